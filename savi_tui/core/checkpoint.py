@@ -1,0 +1,187 @@
+"""Checkpoint files: atomic, checksummed, loaded with ``weights_only=True`` only.
+
+A checkpoint is an explicit dict of tensors and plain values with a format
+version. Beside each ``X.pkl`` lies ``X.pkl.sha256``, the checksums the file may
+have. A save runs in three atomic steps, so a kill at any moment leaves a file
+that verifies, old or new:
+
+1. the checksum file lists the new checksum and the current file's,
+2. the data file is replaced,
+3. the checksum file is rewritten with the new checksum alone (written last).
+
+``keep_previous`` first moves the current good file to ``X.prev.pkl`` by the
+same protocol, so a file damaged later on disk has a fallback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+from savi_tui.core.atomic import TEMP_MARK, atomic_write_bytes, atomic_write_text, fsync_dir
+from savi_tui.core.errors import CheckpointError
+
+FORMAT_VERSION = 1
+CHECKSUM_SUFFIX = ".sha256"
+
+# key → accepted types; what every checkpoint this version writes must hold
+REQUIRED_KEYS: dict[str, tuple[type, ...]] = {
+    "format_version": (int,),
+    "kind": (str,),
+    "model_name": (str,),
+    "config": (dict,),
+    "epoch_idx": (int,),
+    "batch_idx": (int,),
+    "train_losses": (list,),
+    "test_losses": (list,),
+    "history": (list,),
+    "model_state_dict": (dict,),
+    "optimizer_state_dict": (dict,),
+    "scheduler_state_dict": (dict, type(None)),
+    "rng_state": (dict,),
+    "best_epoch_idx": (int, type(None)),
+    "best_test_loss": (float, type(None)),
+    "partial_epoch": (dict,),
+}
+
+
+def checksum_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + CHECKSUM_SUFFIX)
+
+
+def previous_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.stem}.prev{path.suffix}")
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return sha256_of(path.read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def _read_checksums(path: Path) -> list[str]:
+    try:
+        return checksum_path(path).read_text(encoding="ascii").split()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return []
+
+
+def _replace_verified(path: Path, digest: str, *, data: bytes | None = None, link_from: Path | None = None) -> None:
+    current = _file_sha256(path)
+    atomic_write_text(checksum_path(path), "\n".join(d for d in (digest, current) if d) + "\n")
+    if data is not None:
+        atomic_write_bytes(path, data)
+    else:
+        tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        os.link(link_from, tmp)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    atomic_write_text(checksum_path(path), digest + "\n")
+
+
+def serialize(payload: dict) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict, *, keep_previous: bool = False) -> None:
+    """Write ``payload`` to ``path`` atomically, with its checksum beside it."""
+    path = Path(path)
+    data = serialize(payload)
+    if keep_previous:
+        current = _file_sha256(path)
+        if current is not None and current in _read_checksums(path):
+            _replace_verified(previous_path(path), current, link_from=path)
+    _replace_verified(path, sha256_of(data), data=data)
+
+
+def verify_checksum(path: str | os.PathLike) -> bytes:
+    """The file's bytes if its checksum matches; else ``CheckpointError`` naming the file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint") from None
+    checksums = _read_checksums(path)
+    if not checksums:
+        raise CheckpointError(f"{path}: checksum file {checksum_path(path).name} is missing; not trusted")
+    if sha256_of(data) not in checksums:
+        raise CheckpointError(f"{path}: checksum mismatch, the file is damaged or truncated ({len(data)} bytes)")
+    return data
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Verify, load with ``weights_only=True`` (never anything else), check the keys."""
+    import torch
+
+    path = Path(path)
+    data = verify_checksum(path)
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # UnpicklingError for code, RuntimeError for a bad zip, ...
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{path}: refused to load ({first[:200]})") from None
+    check_payload(payload, path)
+    return payload
+
+
+def load_checkpoint_with_fallback(path: str | os.PathLike) -> tuple[dict, CheckpointError | None]:
+    """Load ``path``, or its previous version when ``path`` is damaged.
+
+    Returns the payload and the error that forced the fallback (None if none did).
+    """
+    try:
+        return load_checkpoint(path), None
+    except CheckpointError as error:
+        previous = previous_path(path)
+        if not previous.exists():
+            raise
+        try:
+            return load_checkpoint(previous), error
+        except CheckpointError:
+            raise error from None
+
+
+def check_payload(payload, path: str | os.PathLike) -> None:
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{path}: not a savi-tui checkpoint (a {type(payload).__name__}, not a dict)")
+    version = payload.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: format version {version} is newer than this savi-tui reads ({FORMAT_VERSION}); upgrade savi-tui"
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: missing key(s) {', '.join(missing)}")
+    unknown = sorted(set(payload) - set(REQUIRED_KEYS) - {"selected_on"})
+    if unknown:
+        raise CheckpointError(f"{path}: unknown key(s) {', '.join(map(str, unknown))}")
+    for key, types in REQUIRED_KEYS.items():
+        if not isinstance(payload[key], types) or (isinstance(payload[key], bool) and bool not in types):
+            expected = " or ".join(t.__name__ for t in types)
+            raise CheckpointError(f"{path}: key {key!r} must be {expected}, got {type(payload[key]).__name__}")
+    if version < 1:
+        raise CheckpointError(f"{path}: format version {version} is not valid")
+
+
+def load_model_weights(model, state_dict: dict, path: str | os.PathLike) -> None:
+    """``load_state_dict`` with strict checking, its error reduced to one clear line."""
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        detail = "; ".join(lines[1:3]) if len(lines) > 1 else lines[0] if lines else "mismatch"
+        raise CheckpointError(f"{path}: weights do not fit {type(model).__name__}: {detail[:300]}") from None

@@ -1,0 +1,51 @@
+"""Which device trains, and how many CPU threads this process may really use."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from savi_tui.core.errors import ConfigError
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: affinity mask, capped by a cgroup v2/v1 quota."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        count = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(count, math.ceil(quota))) if quota else max(1, count)
+
+
+def _cgroup_quota() -> float | None:
+    try:
+        fields = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if fields and fields[0] != "max":
+            return int(fields[0]) / int(fields[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        if quota > 0 and period > 0:
+            return quota / period
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def resolve_device(name: str):
+    """``auto`` → CUDA when there is one, else CPU; ``cuda`` without one is an error."""
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"unknown device {name!r}; choose auto, cpu or cuda")
+    if name == "cpu":
+        torch.set_num_threads(available_cpus())
+    return torch.device(name)

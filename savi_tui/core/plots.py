@@ -1,0 +1,39 @@
+"""``training.png``: train and test loss per epoch, the best epoch marked."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from savi_tui.core.atomic import atomic_write_bytes
+from savi_tui.core.events import EpochRecord
+
+
+def render_training_plot(history: list[EpochRecord], best_epoch: int | None, title: str = "") -> bytes:
+    """PNG bytes. Epochs are numbered from 1 and the dashed line stands at the best one."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 5), dpi=100)
+    axes = figure.add_subplot()
+    epochs = [record.epoch for record in history]
+    axes.plot(epochs, [r.train_loss for r in history], "o-", color="tab:blue", label="train loss")
+    axes.plot(epochs, [r.test_loss for r in history], "s-", color="tab:orange", label="test loss")
+    if best_epoch is not None:
+        axes.axvline(best_epoch, color="black", linestyle="--", linewidth=1, label=f"best epoch ({best_epoch})")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("cross-entropy loss")
+    axes.set_title(title or "training")
+    if epochs:
+        axes.set_xticks(range(1, max(epochs) + 1, max(1, len(epochs) // 15)))
+    axes.grid(alpha=0.3)
+    axes.legend()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def write_training_plot(path: str | os.PathLike, history: list[EpochRecord], best_epoch: int | None, title: str = "") -> None:
+    atomic_write_bytes(path, render_training_plot(history, best_epoch, title))

@@ -1,0 +1,302 @@
+"""The training loop. It never prints: it emits events and writes the experiment.
+
+``Trainer.run()`` holds the experiment's lock, trains from where the experiment
+stands (a fresh start, the epoch after the saved one, or the saved batch inside
+an epoch), and checks ``stop_event`` before every batch. Whoever runs it decides
+how to stop it (``request_stop()`` from a signal handler or a key binding).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from savi_tui.core import events as ev
+from savi_tui.core.atomic import atomic_write_json, atomic_write_text, remove_temp_files
+from savi_tui.core.checkpoint import (
+    FORMAT_VERSION,
+    load_checkpoint_with_fallback,
+    load_model_weights,
+    save_checkpoint,
+)
+from savi_tui.core.data import Data, batch_slices, batches_per_epoch, epoch_order
+from savi_tui.core.errors import CheckpointError, SaviError
+from savi_tui.core.experiments import Experiment
+from savi_tui.core.metrics import confusion_matrix, statistics_from_confusion
+from savi_tui.core.models import MODELS, create_model, model_summary
+from savi_tui.core.plots import write_training_plot
+from savi_tui.core.recipes import build_optimizer, build_scheduler
+
+EVAL_BATCH_SIZE = 4096
+PROGRESS_INTERVAL = 0.1  # seconds between BatchProgress events
+
+
+class Trainer:
+    def __init__(
+        self,
+        experiment: Experiment,
+        data: Data,
+        on_event: Callable[[ev.Event], None] | None = None,
+        *,
+        resume_command: str = "",
+    ) -> None:
+        self.experiment = experiment
+        self.config = experiment.read_config()
+        self.data = data
+        self.on_event = on_event or (lambda event: None)
+        self.resume_command = resume_command or f"savi-tui train --resume {experiment.name}"
+        self.stop_event = threading.Event()
+
+    def request_stop(self) -> None:
+        """Stop at the next batch boundary and save; safe from any thread or signal handler."""
+        self.stop_event.set()
+
+    def run(self) -> str:
+        """Train; return ``"finished"`` or ``"stopped"``. Errors emit ``Failed`` and propagate."""
+        with self.experiment.lock():
+            remove_temp_files(self.experiment.path)
+            try:
+                return self._train()
+            except BaseException as error:
+                message = str(error) if isinstance(error, SaviError) else f"{type(error).__name__}: {error}"
+                self._write_progress(error=message)
+                self.on_event(ev.Failed(message))
+                raise
+
+    # -- the loop -----------------------------------------------------------
+
+    def _train(self) -> str:
+        import torch
+        import torch.nn.functional as F
+
+        from savi_tui.core.device import resolve_device
+
+        cfg, data = self.config, self.data
+        device = resolve_device(cfg.device)
+        self._setup(device)
+        train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
+        size, steps = len(data.train), batches_per_epoch(len(data.train), cfg.batch_size)
+        self.on_event(
+            ev.RunStarted(self.experiment.name, cfg.model, str(device), cfg.epochs, self.epoch_idx + 2,
+                          self.batch_idx, steps, size, len(data.test), tuple(self.history), self.best_epoch)
+        )
+        for epoch_idx in range(self.epoch_idx + 1, cfg.epochs):
+            started = time.perf_counter()
+            order = epoch_order(size, cfg.seed, epoch_idx, device)
+            self.model.train()
+            for begin, end in batch_slices(size, cfg.batch_size, self.batch_idx):
+                if self.stop_event.is_set():
+                    return self._stop()
+                index = order[begin:end]
+                loss = F.cross_entropy(self.model(self._inputs(train_images[index])), train_labels[index])
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                if self.scheduler is not None:
+                    self.scheduler.step()
+                self.loss_sum += loss.detach().double() * (end - begin)
+                self.loss_count += end - begin
+                self.batch_idx += 1
+                self._report_progress(epoch_idx, steps)
+            test_loss, confusion = self._evaluate()
+            self._finish_epoch(epoch_idx, test_loss, confusion, time.perf_counter() - started)
+        return self._complete()
+
+    def _inputs(self, images):
+        """uint8 [B,1,28,28] → float in [0, 1], in the model's memory format."""
+        x = images.float().div_(255.0)
+        return x.contiguous(memory_format=self.memory_format)
+
+    def _evaluate(self):
+        import torch
+        import torch.nn.functional as F
+
+        self.model.eval()
+        test = self.data.test
+        total, predictions = 0.0, []
+        with torch.inference_mode():
+            for begin, end in batch_slices(len(test), EVAL_BATCH_SIZE):
+                images = test.images[begin:end].to(self.device, non_blocking=True)
+                labels = test.labels[begin:end].to(self.device, non_blocking=True)
+                logits = self.model(self._inputs(images))
+                total += F.cross_entropy(logits, labels, reduction="sum").item()
+                predictions.append(logits.argmax(1).cpu())
+        confusion = confusion_matrix(test.labels, torch.cat(predictions))
+        return total / len(test), confusion.tolist()
+
+    # -- state --------------------------------------------------------------
+
+    def _setup(self, device) -> None:
+        import torch
+
+        cfg = self.config
+        self.device = device
+        convolutional = MODELS[cfg.model].convolutional
+        self.memory_format = torch.channels_last if convolutional else torch.contiguous_format
+        torch.manual_seed(cfg.seed)
+        self.model = create_model(cfg.model).to(device, memory_format=self.memory_format)
+        self.optimizer = build_optimizer(cfg, self.model)
+        steps = batches_per_epoch(len(self.data.train), cfg.batch_size)
+        self.scheduler = build_scheduler(cfg, self.optimizer, steps)
+        self.epoch_idx, self.batch_idx = -1, 0  # last complete epoch; batches done in the next
+        self.history: list[ev.EpochRecord] = []
+        self.best_epoch: int | None = None
+        self.best_test_loss: float | None = None
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.loss_count = 0
+        self._last_report = (time.perf_counter(), 0.0, 0)
+        if self.experiment.status_path.exists():
+            self._restore(torch)
+        if not self.experiment.summary_path.exists():
+            atomic_write_text(self.experiment.summary_path, model_summary(cfg.model) + "\n")
+
+    def _restore(self, torch) -> None:
+        state, fallback_error = load_checkpoint_with_fallback(self.experiment.status_path)
+        if fallback_error is not None:
+            self.on_event(ev.Message(f"{fallback_error}; resuming from the previous checkpoint"))
+        path = self.experiment.status_path
+        if state["model_name"] != self.config.model:
+            raise CheckpointError(f"{path}: holds {state['model_name']} weights, the experiment is {self.config.model}")
+        load_model_weights(self.model, state["model_state_dict"], path)
+        try:
+            self.optimizer.load_state_dict(state["optimizer_state_dict"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(state["scheduler_state_dict"] or {})
+        except (ValueError, KeyError, RuntimeError) as error:
+            raise CheckpointError(f"{path}: optimizer state does not fit: {error}") from None
+        self.epoch_idx, self.batch_idx = state["epoch_idx"], state["batch_idx"]
+        self.history = [ev.EpochRecord.from_dict(r) for r in state["history"]]
+        self.best_test_loss = state["best_test_loss"]
+        self.best_epoch = None if state["best_epoch_idx"] is None else state["best_epoch_idx"] + 1
+        self.loss_sum.fill_(state["partial_epoch"]["loss_sum"])
+        self.loss_count = state["partial_epoch"]["count"]
+        torch.set_rng_state(state["rng_state"]["torch"])
+        if self.device.type == "cuda" and state["rng_state"].get("cuda"):
+            torch.cuda.set_rng_state_all(state["rng_state"]["cuda"])
+
+    def _payload(self, kind: str) -> dict:
+        import torch
+
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        payload = {
+            "format_version": FORMAT_VERSION,
+            "kind": kind,
+            "model_name": self.config.model,
+            "config": self.config.to_dict(),
+            "epoch_idx": self.epoch_idx,
+            "batch_idx": self.batch_idx,
+            "train_losses": [r.train_loss for r in self.history],
+            "test_losses": [r.test_loss for r in self.history],
+            "history": [r.to_dict() for r in self.history],
+            "model_state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer_state_dict": _to_cpu(self.optimizer.state_dict()),
+            "scheduler_state_dict": None if self.scheduler is None else self.scheduler.state_dict(),
+            "rng_state": rng,
+            "best_epoch_idx": None if self.best_epoch is None else self.best_epoch - 1,
+            "best_test_loss": self.best_test_loss,
+            "partial_epoch": {"loss_sum": float(self.loss_sum.item()), "count": self.loss_count},
+        }
+        if kind == "best":
+            payload["selected_on"] = "test set: lowest test loss so far (the course's rule)"
+        return payload
+
+    def _save_status(self) -> None:
+        save_checkpoint(self.experiment.status_path, self._payload("status"), keep_previous=True)
+        self.on_event(ev.CheckpointSaved(str(self.experiment.status_path), self.epoch_idx + 1, self.batch_idx))
+
+    def _write_progress(self, *, finished: bool = False, error: str | None = None) -> None:
+        atomic_write_json(
+            self.experiment.progress_path,
+            {
+                "epochs_done": len(self.history),
+                "epochs_planned": self.config.epochs,
+                "batch_idx": self.batch_idx,
+                "finished": finished,
+                "best_epoch": self.best_epoch,
+                "best_test_loss": self.best_test_loss,
+                "history": [r.to_dict() for r in self.history],
+                "error": error,
+                "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+        )
+
+    # -- the named points where events come from ----------------------------
+
+    def _report_progress(self, epoch_idx: int, steps: int) -> None:
+        now = time.perf_counter()
+        last_time, last_sum, last_count = self._last_report
+        if now - last_time < PROGRESS_INTERVAL and self.batch_idx < steps:
+            return
+        loss_sum = float(self.loss_sum.item())
+        count = self.loss_count - last_count
+        self._last_report = (now, loss_sum, self.loss_count)
+        if count > 0:
+            rate = count / max(now - last_time, 1e-9)
+            self.on_event(ev.BatchProgress(epoch_idx + 1, self.batch_idx, steps, (loss_sum - last_sum) / count, rate))
+
+    def _finish_epoch(self, epoch_idx: int, test_loss: float, confusion, seconds: float) -> None:
+        statistics = statistics_from_confusion(confusion)
+        record = ev.EpochRecord(
+            epoch=epoch_idx + 1,
+            train_loss=float(self.loss_sum.item()) / max(self.loss_count, 1),
+            test_loss=test_loss,
+            test_accuracy=statistics["accuracy"],
+            f1=statistics["global"]["f1_score"],
+            seconds=seconds,
+        )
+        self.history.append(record)
+        self.epoch_idx, self.batch_idx = epoch_idx, 0
+        self.loss_sum.zero_()
+        self.loss_count = 0
+        is_best = self.best_test_loss is None or test_loss < self.best_test_loss
+        if is_best:
+            self.best_epoch, self.best_test_loss = record.epoch, test_loss
+        self._save_status()
+        if is_best:
+            save_checkpoint(self.experiment.best_path, self._payload("best"), keep_previous=True)
+            atomic_write_json(self.experiment.statistics_path, self._statistics_document(record, statistics))
+            self.on_event(ev.BestUpdated(str(self.experiment.best_path), record.epoch, test_loss))
+        self._write_progress()
+        write_training_plot(self.experiment.plot_path, self.history, self.best_epoch, self.experiment.name)
+        self.on_event(ev.EpochFinished(record, is_best, self.best_epoch))
+        self._last_report = (time.perf_counter(), 0.0, 0)
+
+    def _statistics_document(self, record: ev.EpochRecord, statistics: dict) -> dict:
+        return {
+            "experiment": self.experiment.name,
+            "model": self.config.model,
+            "dataset": self.data.name,
+            "checkpoint": "best.pkl",
+            "epoch": record.epoch,
+            "selected_on": "test set (lowest test loss)",
+            "test_loss": record.test_loss,
+            **statistics,
+        }
+
+    def _stop(self) -> str:
+        self._save_status()
+        self._write_progress()
+        self.on_event(ev.Stopped(self.epoch_idx + 1, self.batch_idx, self.resume_command))
+        return "stopped"
+
+    def _complete(self) -> str:
+        self._write_progress(finished=True)
+        statistics = self.experiment.read_statistics() or {}
+        self.on_event(ev.Finished(len(self.history), self.best_epoch, self.best_test_loss, statistics))
+        return "finished"
+
+
+def _to_cpu(value):
+    """A copy of a nested state dict with every tensor moved to the CPU."""
+    if hasattr(value, "detach"):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_cpu(v) for v in value]
+    return value
+
