@@ -48,6 +48,7 @@ class Trainer:
         self.on_event = on_event or (lambda event: None)
         self.resume_command = resume_command or f"savi-tui train --resume {experiment.name}"
         self.stop_event = threading.Event()
+        self.extend_to_epochs: int | None = None  # a resume that plans more epochs
 
     def request_stop(self) -> None:
         """Stop at the next batch boundary and save; safe from any thread or signal handler."""
@@ -57,6 +58,9 @@ class Trainer:
         """Train; return ``"finished"`` or ``"stopped"``. Errors emit ``Failed`` and propagate."""
         with self.experiment.lock():
             remove_temp_files(self.experiment.path)
+            if self.extend_to_epochs and self.extend_to_epochs > self.config.epochs:
+                self.config.epochs = self.extend_to_epochs
+                self.experiment.write_config(self.config)
             try:
                 return self._train()
             except BaseException as error:

@@ -1,0 +1,91 @@
+"""Prepare a training run: check everything, then create or open the experiment.
+
+Shared by the CLI and the app. Bad input raises a ``SaviError`` before anything
+is written: the dataset is loaded before the experiment folder is created.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from savi_tui.core.config import TrainConfig
+from savi_tui.core.data import load_data
+from savi_tui.core.errors import ConfigError, ExperimentLocked
+from savi_tui.core.events import Event
+from savi_tui.core.experiments import (
+    create_experiment,
+    default_experiments_root,
+    generate_name,
+    open_experiment,
+    validate_name,
+)
+from savi_tui.core.trainer import Trainer
+
+
+def resume_command(name: str, root: str | os.PathLike | None = None) -> str:
+    command = f"savi-tui train --resume {name}"
+    if root is not None and Path(root).resolve() != default_experiments_root().resolve():
+        command += f" -ep {root}"
+    return command
+
+
+def new_run(
+    config: TrainConfig,
+    *,
+    root: str | os.PathLike | None = None,
+    name: str | None = None,
+    datasets_root: str | os.PathLike | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> Trainer:
+    root = Path(root) if root is not None else default_experiments_root()
+    config.validate()
+    if name is not None:
+        validate_name(name)
+        if (root / name).exists():
+            from savi_tui.core.errors import ExperimentError
+
+            raise ExperimentError(f"experiment {name!r} already exists in {root}; choose another name or resume it")
+    data = load_data(
+        config.dataset,
+        data_folder=config.data_folder,
+        root=datasets_root,
+        percentage=config.percentage,
+        seed=config.seed,
+    )
+    experiment = create_experiment(root, name or generate_name(config.model, root), config)
+    return Trainer(experiment, data, on_event, resume_command=resume_command(experiment.name, root))
+
+
+def resume_run(
+    name: str,
+    *,
+    root: str | os.PathLike | None = None,
+    epochs: int | None = None,
+    datasets_root: str | os.PathLike | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> Trainer:
+    """Open an experiment to continue it; ``epochs`` extends (never shortens) the plan."""
+    root = Path(root) if root is not None else default_experiments_root()
+    experiment = open_experiment(root, name)
+    if experiment.is_running():
+        raise ExperimentLocked(
+            f"experiment {name} is being trained by {experiment.lock().holder()}; one training per experiment"
+        )
+    config = experiment.read_config()
+    if epochs is not None and epochs != config.epochs:
+        if epochs < config.epochs:
+            raise ConfigError(f"cannot shorten {name} from {config.epochs} to {epochs} epochs")
+        if config.recipe == "fast":
+            raise ConfigError("the fast recipe's one-cycle schedule is fixed at its start; it cannot be extended")
+    data = load_data(
+        config.dataset,
+        data_folder=config.data_folder,
+        root=datasets_root,
+        percentage=config.percentage,
+        seed=config.seed,
+    )
+    trainer = Trainer(experiment, data, on_event, resume_command=resume_command(name, root))
+    trainer.extend_to_epochs = epochs
+    return trainer
