@@ -93,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-n", "--name", help="experiment name (default: date, time and model)")
     train.add_argument("-bs", "--batch_size", type=_positive_int, default=512, help="batch size (default 512)")
     train.add_argument(
-        "-ne", "--num_epochs", type=_positive_int, help="epochs (default 10; on resume, a larger number extends the run)"
+        "-ne",
+        "--num_epochs",
+        type=_positive_int,
+        help="epochs (default 10; on resume, a larger number extends the run)",
     )
     train.add_argument("-lr", "--learning_rate", type=_positive_float, default=1e-3, help="learning rate (1e-3)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
@@ -295,8 +298,13 @@ def _show(args, experiments_root: Path, datasets_root: Path) -> int:
     for r in info.history:
         mark = "best" if r.epoch == info.best_epoch else ""
         epochs.add_row(
-            str(r.epoch), f"{r.train_loss:.4f}", f"{r.test_loss:.4f}", f"{r.test_accuracy:.2%}", f"{r.f1:.4f}",
-            f"{r.seconds:.1f}", mark,
+            str(r.epoch),
+            f"{r.train_loss:.4f}",
+            f"{r.test_loss:.4f}",
+            f"{r.test_accuracy:.2%}",
+            f"{r.f1:.4f}",
+            f"{r.seconds:.1f}",
+            mark,
         )
     console.print(epochs)
     statistics = experiment.read_statistics()
@@ -307,7 +315,12 @@ def _show(args, experiments_root: Path, datasets_root: Path) -> int:
         rows = [(str(c["digit"]), c) for c in statistics["per_class"]] + [("global", statistics["global"])]
         for label, c in rows:
             classes.add_row(
-                label, str(c["TP"]), str(c["FP"]), str(c["FN"]), f"{c['precision']:.4f}", f"{c['recall']:.4f}",
+                label,
+                str(c["TP"]),
+                str(c["FP"]),
+                str(c["FN"]),
+                f"{c['precision']:.4f}",
+                f"{c['recall']:.4f}",
                 f"{c['f1_score']:.4f}",
             )
         macro = statistics["macro"]

@@ -69,8 +69,10 @@ class TrainingProgress:
 
     def _started(self, event: ev.RunStarted) -> None:
         self.epochs = event.epochs
-        where = "" if event.start_epoch == 1 and event.start_batch == 0 else (
-            f", resuming at epoch {event.start_epoch} batch {event.start_batch}"
+        where = (
+            ""
+            if event.start_epoch == 1 and event.start_batch == 0
+            else (f", resuming at epoch {event.start_epoch} batch {event.start_batch}")
         )
         self.console.print(
             f"[bold]{event.experiment}[/bold]: {event.model} on {event.device}, {event.train_size:,} train / "

@@ -48,9 +48,7 @@ class TrainConfig:
             elif expected is float and isinstance(value, int) and not isinstance(value, bool):
                 values[name] = float(value)
             elif not isinstance(value, expected) or isinstance(value, bool):
-                raise ConfigError(
-                    f"config key {name!r} must be {expected.__name__}, got {type(value).__name__}"
-                )
+                raise ConfigError(f"config key {name!r} must be {expected.__name__}, got {type(value).__name__}")
             else:
                 values[name] = value
         config = cls(**values)

@@ -14,9 +14,13 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from savi_tui.core.atomic import atomic_write_bytes
 from savi_tui.core.errors import DatasetError
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
@@ -40,8 +44,8 @@ def default_datasets_root() -> Path:
 
 @dataclass
 class Split:
-    images: "torch.Tensor"  # noqa: F821  uint8 [N, 1, 28, 28]
-    labels: "torch.Tensor"  # noqa: F821  int64 [N]
+    images: torch.Tensor  # uint8 [N, 1, 28, 28]
+    labels: torch.Tensor  # int64 [N]
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -74,7 +78,9 @@ def load_data(
         train, test = (_load_torchvision(dataset, root, split, download) for split in ("train", "test"))
         name = dataset
     else:
-        raise DatasetError(f"unknown dataset {dataset!r}; choose one of: {', '.join([*TORCHVISION_DATASETS, 'folder'])}")
+        raise DatasetError(
+            f"unknown dataset {dataset!r}; choose one of: {', '.join([*TORCHVISION_DATASETS, 'folder'])}"
+        )
     if percentage < 1.0:
         train, test = _subset(train, percentage, seed), _subset(test, percentage, seed + 1)
     return Data(name=name, train=train, test=test)
@@ -217,7 +223,9 @@ def load_image_folder(folder: str | os.PathLike) -> Split:
     files = {p.name: p for p in images_dir.iterdir() if p.is_file() and not p.name.startswith(".")}
     missing = sorted(set(labels) - set(files))
     if missing:
-        raise DatasetError(f"{labels_file}: names {missing[0]!r} but {images_dir} has no such image ({len(missing)} missing)")
+        raise DatasetError(
+            f"{labels_file}: names {missing[0]!r} but {images_dir} has no such image ({len(missing)} missing)"
+        )
     unlabelled = sorted(set(files) - set(labels))
     if unlabelled:
         raise DatasetError(f"{images_dir}: {unlabelled[0]!r} has no line in labels.txt ({len(unlabelled)} unlabelled)")

@@ -110,13 +110,5 @@ class Message:
 
 
 Event = (
-    RunStarted
-    | BatchProgress
-    | EpochFinished
-    | CheckpointSaved
-    | BestUpdated
-    | Stopped
-    | Finished
-    | Failed
-    | Message
+    RunStarted | BatchProgress | EpochFinished | CheckpointSaved | BestUpdated | Stopped | Finished | Failed | Message
 )

@@ -177,7 +177,9 @@ def create_experiment(root: str | os.PathLike, name: str, config: TrainConfig) -
     try:
         (root / name).mkdir()
     except FileExistsError:
-        raise ExperimentError(f"experiment {name!r} already exists in {root}; choose another name or resume it") from None
+        raise ExperimentError(
+            f"experiment {name!r} already exists in {root}; choose another name or resume it"
+        ) from None
     experiment = Experiment(root / name)
     experiment.write_config(config)
     return experiment

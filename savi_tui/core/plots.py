@@ -35,5 +35,7 @@ def render_training_plot(history: list[EpochRecord], best_epoch: int | None, tit
     return buffer.getvalue()
 
 
-def write_training_plot(path: str | os.PathLike, history: list[EpochRecord], best_epoch: int | None, title: str = "") -> None:
+def write_training_plot(
+    path: str | os.PathLike, history: list[EpochRecord], best_epoch: int | None, title: str = ""
+) -> None:
     atomic_write_bytes(path, render_training_plot(history, best_epoch, title))

@@ -72,7 +72,6 @@ class Trainer:
     # -- the loop -----------------------------------------------------------
 
     def _train(self) -> str:
-        import torch
         import torch.nn.functional as F
 
         from savi_tui.core.device import resolve_device
@@ -83,8 +82,19 @@ class Trainer:
         train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
         size, steps = len(data.train), batches_per_epoch(len(data.train), cfg.batch_size)
         self.on_event(
-            ev.RunStarted(self.experiment.name, cfg.model, str(device), cfg.epochs, self.epoch_idx + 2,
-                          self.batch_idx, steps, size, len(data.test), tuple(self.history), self.best_epoch)
+            ev.RunStarted(
+                self.experiment.name,
+                cfg.model,
+                str(device),
+                cfg.epochs,
+                self.epoch_idx + 2,
+                self.batch_idx,
+                steps,
+                size,
+                len(data.test),
+                tuple(self.history),
+                self.best_epoch,
+            )
         )
         for epoch_idx in range(self.epoch_idx + 1, cfg.epochs):
             started = time.perf_counter()
@@ -303,4 +313,3 @@ def _to_cpu(value):
     if isinstance(value, list):
         return [_to_cpu(v) for v in value]
     return value
-
