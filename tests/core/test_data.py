@@ -1,0 +1,129 @@
+"""Datasets: IDX import, the course's JPG folders, subsets, and the batch order."""
+
+import gzip
+import hashlib
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from savi_tui.core.data import (
+    batch_slices,
+    epoch_order,
+    import_idx,
+    load_data,
+    load_image_folder,
+    read_idx,
+)
+from savi_tui.core.errors import DatasetError
+from tests.conftest import write_tiny_idx
+
+SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+
+
+def test_imported_idx_files_load_through_torchvision(tmp_path):
+    target = import_idx(write_tiny_idx(tmp_path / "idx", train=40, test=20), "mnist", tmp_path / "ds")
+    assert target == tmp_path / "ds" / "MNIST" / "raw"
+    data = load_data("mnist", root=tmp_path / "ds", download=False)
+    assert data.train.images.shape == (40, 1, 28, 28) and data.train.images.dtype == torch.uint8
+    assert data.test.labels.tolist() == [i % 10 for i in range(20)]
+
+
+def test_uncompressed_idx_files_import_too(tmp_path):
+    source = write_tiny_idx(tmp_path / "idx", train=10, test=10)
+    for packed in source.glob("*.gz"):
+        packed.with_suffix("").write_bytes(gzip.decompress(packed.read_bytes()))
+        packed.unlink()
+    import_idx(source, "fashion-mnist", tmp_path / "ds")
+    assert len(load_data("fashion-mnist", root=tmp_path / "ds", download=False).train) == 10
+
+
+def test_idx_with_wrong_magic_is_refused_and_nothing_is_installed(tmp_path):
+    source = write_tiny_idx(tmp_path / "idx", train=10, test=10)
+    labels = source / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip.compress(struct.pack(">II", 0x00000803, 10) + bytes(10)))
+    with pytest.raises(DatasetError, match="magic number"):
+        import_idx(source, "mnist", tmp_path / "ds")
+    assert not (tmp_path / "ds").exists()
+
+
+def test_truncated_idx_is_refused_with_its_size(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(struct.pack(">IIII", 0x00000803, 3, 28, 28) + bytes(28 * 28 * 2))
+    with pytest.raises(DatasetError, match="expected 2368"):
+        read_idx(path, images=True)
+
+
+def test_missing_dataset_without_download_names_the_import_command(tmp_path):
+    with pytest.raises(DatasetError, match="savi-tui data import"):
+        load_data("mnist", root=tmp_path / "empty", download=False)
+
+
+def test_real_mnist_imports_from_shared_with_official_checksums(tmp_path):
+    if not SHARED_MNIST.is_dir():
+        pytest.skip(f"{SHARED_MNIST} is not here")
+    target = import_idx(SHARED_MNIST, "mnist", tmp_path)
+    expected = dict(
+        reversed(line.split()) for line in (SHARED_MNIST / "MD5SUMS").read_text().splitlines() if line.strip()
+    )
+    for name, md5 in expected.items():
+        name = name.removesuffix(".gz")
+        assert hashlib.md5((target / name).read_bytes()).hexdigest() == md5, name
+    data = load_data("mnist", root=tmp_path, download=False)
+    assert (len(data.train), len(data.test)) == (60_000, 10_000)
+    assert data.train.labels[:5].tolist() == [5, 0, 4, 1, 9]
+
+
+def write_course_split(folder: Path, labels: dict[str, int]) -> None:
+    """Images whose gray level encodes their label, listed in reverse order."""
+    (folder / "images").mkdir(parents=True)
+    for name, label in labels.items():
+        Image.new("L", (28, 28), color=label * 25).save(folder / "images" / name, quality=100)
+    lines = [f"{name} {label}" for name, label in reversed(labels.items())]
+    (folder / "labels.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_course_folder_matches_labels_to_images_by_name(tmp_path):
+    write_course_split(tmp_path / "train", {f"{i:05d}.jpg": (i * 3) % 10 for i in range(12)})
+    split = load_image_folder(tmp_path / "train")
+    assert split.images.shape == (12, 1, 28, 28)
+    gray_levels = split.images.float().mean(dim=(1, 2, 3)) / 25
+    assert torch.allclose(gray_levels, split.labels.float(), atol=0.1)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda f: (f / "images" / "00001.jpg").unlink(), "no such image"),
+        (lambda f: Image.new("L", (28, 28)).save(f / "images" / "extra.jpg"), "has no line in labels.txt"),
+        (lambda f: (f / "labels.txt").write_text("00000.jpg five\n00001.jpg 1\n"), "not a digit"),
+        (lambda f: Image.new("L", (32, 32)).save(f / "images" / "00000.jpg"), "expected 28x28"),
+        (lambda f: (f / "images" / "00000.jpg").write_text("not a picture"), "not a readable image"),
+    ],
+    ids=["missing-image", "unlabelled-image", "non-numeric-label", "wrong-size", "not-an-image"],
+)
+def test_course_folder_mismatches_are_refused(tmp_path, mutate, message):
+    write_course_split(tmp_path, {"00000.jpg": 0, "00001.jpg": 1})
+    mutate(tmp_path)
+    with pytest.raises(DatasetError, match=message):
+        load_image_folder(tmp_path)
+
+
+def test_percentage_keeps_a_seeded_subset(tiny_mnist_root):
+    first = load_data("mnist", root=tiny_mnist_root, percentage=0.25, seed=3)
+    again = load_data("mnist", root=tiny_mnist_root, percentage=0.25, seed=3)
+    assert len(first.train) == 64 and len(first.test) == 16
+    assert torch.equal(first.train.images, again.train.images)
+
+
+def test_epoch_order_depends_only_on_seed_and_epoch():
+    assert torch.equal(epoch_order(100, seed=1, epoch=2), epoch_order(100, seed=1, epoch=2))
+    assert not torch.equal(epoch_order(100, seed=1, epoch=2), epoch_order(100, seed=1, epoch=3))
+    assert sorted(epoch_order(100, 1, 2).tolist()) == list(range(100))
+
+
+def test_batch_slices_cover_the_epoch_and_resume_from_a_batch():
+    assert list(batch_slices(10, 4)) == [(0, 4), (4, 8), (8, 10)]
+    assert list(batch_slices(10, 4, start=2)) == [(8, 10)]

@@ -1,0 +1,63 @@
+"""The model registry: the course's two networks, layer for layer, and ours."""
+
+import pytest
+import torchinfo
+
+from savi_tui.core.errors import ConfigError
+from savi_tui.core.models import MODELS, count_parameters, create_model, model_summary
+
+
+def summary_rows(name):
+    stats = torchinfo.summary(create_model(name), input_size=(1, 1, 28, 28), verbose=0, device="cpu")
+    return [
+        (layer.class_name, layer.output_size, layer.num_params)
+        for layer in stats.summary_list
+        if layer.depth == 1
+    ]
+
+
+def test_fully_connected_matches_the_course_layer_for_layer():
+    assert summary_rows("ModelFullyConnected") == [
+        ("Linear", [1, 128], 100_480),
+        ("Sigmoid", [1, 128], 0),
+        ("Linear", [1, 10], 1_290),
+    ]
+    assert count_parameters(create_model("ModelFullyConnected")) == 101_770
+
+
+def test_convnet_matches_the_course_layer_for_layer():
+    assert summary_rows("ModelConvNet") == [
+        ("Conv2d", [1, 32, 28, 28], 320),
+        ("MaxPool2d", [1, 32, 14, 14], 0),
+        ("Conv2d", [1, 64, 14, 14], 18_496),
+        ("MaxPool2d", [1, 64, 7, 7], 0),
+        ("Linear", [1, 128], 401_536),
+        ("Linear", [1, 10], 1_290),
+    ]
+    assert count_parameters(create_model("ModelConvNet")) == 421_642
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_registry_states_the_true_parameter_count_and_output_shape(name):
+    import torch
+
+    model = create_model(name)
+    assert count_parameters(model) == MODELS[name].parameters
+    assert model.eval()(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_better_cnn_has_batchnorm_and_dropout_before_the_classifier():
+    kinds = [type(m).__name__ for m in create_model("ModelBetterCNN").modules()]
+    assert "BatchNorm2d" in kinds
+    first_linear = kinds.index("Linear")
+    assert "Dropout" in kinds[:first_linear]
+
+
+def test_summary_text_lists_totals():
+    text = model_summary("ModelConvNet")
+    assert "Total params: 421,642" in text
+
+
+def test_unknown_model_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match="ModelConvNet"):
+        create_model("ResNet1000")

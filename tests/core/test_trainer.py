@@ -1,0 +1,157 @@
+"""The trainer: events, files on disk, and exact resume."""
+
+import json
+
+import pytest
+import torch
+
+from savi_tui.core import events as ev
+from savi_tui.core import trainer as trainer_module
+from savi_tui.core.checkpoint import load_checkpoint
+from savi_tui.core.config import TrainConfig
+from savi_tui.core.experiments import open_experiment
+from savi_tui.core.runs import new_run, resume_run
+
+
+def config(**overrides):
+    values = dict(model="ModelFullyConnected", batch_size=32, epochs=4, seed=7)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def train(root, datasets, name, cfg, stop_when=None):
+    """Run to the end, or until ``stop_when(event)`` asks for a stop; return the events."""
+    seen = []
+
+    def on_event(event):
+        seen.append(event)
+        if stop_when is not None and stop_when(event):
+            trainer.request_stop()
+
+    trainer = new_run(cfg, root=root, name=name, datasets_root=datasets, on_event=on_event)
+    outcome = trainer.run()
+    return outcome, seen
+
+
+def resume(root, datasets, name, **kwargs):
+    seen = []
+    outcome = resume_run(name, root=root, datasets_root=datasets, on_event=seen.append, **kwargs).run()
+    return outcome, seen
+
+
+def assert_same_state(root, first, second):
+    a = load_checkpoint(open_experiment(root, first).status_path)
+    b = load_checkpoint(open_experiment(root, second).status_path)
+    assert a["model_state_dict"].keys() == b["model_state_dict"].keys()
+    for key in a["model_state_dict"]:
+        assert torch.equal(a["model_state_dict"][key], b["model_state_dict"][key]), key
+    state_a, state_b = a["optimizer_state_dict"]["state"], b["optimizer_state_dict"]["state"]
+    assert state_a.keys() == state_b.keys()
+    for index in state_a:
+        for key in state_a[index]:
+            assert torch.equal(state_a[index][key], state_b[index][key]), (index, key)
+    assert a["train_losses"] == b["train_losses"] and a["test_losses"] == b["test_losses"]
+    return a, b
+
+
+def test_events_come_in_order_and_files_are_written(tmp_path, tiny_mnist_root):
+    outcome, seen = train(tmp_path, tiny_mnist_root, "run", config(epochs=2))
+    assert outcome == "finished"
+    kinds = [type(e).__name__ for e in seen if not isinstance(e, ev.BatchProgress)]
+    assert kinds[0] == "RunStarted" and kinds[-1] == "Finished"
+    assert kinds.count("EpochFinished") == 2 and kinds.count("CheckpointSaved") == 2
+    folder = tmp_path / "run"
+    for name in ("config.json", "status.pkl", "best.pkl", "statistics.json", "training.png", "summary.txt"):
+        assert (folder / name).is_file(), name
+    assert (folder / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Total params: 101,770" in (folder / "summary.txt").read_text()
+
+
+def test_status_holds_the_course_keys_and_only_safe_values(tmp_path, tiny_mnist_root):
+    train(tmp_path, tiny_mnist_root, "run", config(epochs=2))
+    status = torch.load(tmp_path / "run" / "status.pkl", weights_only=True)
+    assert status["epoch_idx"] == 1 and status["batch_idx"] == 0
+    assert len(status["train_losses"]) == len(status["test_losses"]) == 2
+    assert {"model_state_dict", "optimizer_state_dict", "rng_state", "config", "format_version"} <= status.keys()
+
+
+def test_best_is_the_lowest_test_loss_and_statistics_describe_it(tmp_path, tiny_mnist_root):
+    _, seen = train(tmp_path, tiny_mnist_root, "run", config(epochs=3))
+    records = [e.record for e in seen if isinstance(e, ev.EpochFinished)]
+    best = min(records, key=lambda r: r.test_loss)
+    best_file = load_checkpoint(tmp_path / "run" / "best.pkl")
+    assert best_file["epoch_idx"] == best.epoch - 1 and "test set" in best_file["selected_on"]
+    statistics = json.loads((tmp_path / "run" / "statistics.json").read_text())
+    assert statistics["epoch"] == best.epoch and statistics["checkpoint"] == "best.pkl"
+    assert [c["digit"] for c in statistics["per_class"]] == list(range(10))
+    assert set(statistics["global"]) == {"TP", "FP", "FN", "precision", "recall", "f1_score"}
+    assert sum(map(sum, statistics["confusion_matrix"])) == 64
+    assert statistics["global"]["f1_score"] == pytest.approx(best.f1)
+
+
+def test_four_epochs_equal_two_then_resume_to_four_bit_for_bit(tmp_path, tiny_mnist_root):
+    train(tmp_path, tiny_mnist_root, "straight", config(epochs=4))
+    outcome, _ = train(
+        tmp_path,
+        tiny_mnist_root,
+        "split",
+        config(epochs=4),
+        stop_when=lambda e: isinstance(e, ev.EpochFinished) and e.record.epoch == 2,
+    )
+    assert outcome == "stopped"
+    assert load_checkpoint(tmp_path / "split" / "status.pkl")["epoch_idx"] == 1
+    outcome, seen = resume(tmp_path, tiny_mnist_root, "split")
+    assert outcome == "finished"
+    started = seen[0]
+    assert (started.start_epoch, started.start_batch, len(started.history)) == (3, 0, 2)
+    assert [e.record.epoch for e in seen if isinstance(e, ev.EpochFinished)] == [3, 4]
+    a, _ = assert_same_state(tmp_path, "straight", "split")
+    assert len(a["train_losses"]) == 4  # the saved epoch is not trained or counted twice
+
+
+def test_resume_with_more_epochs_extends_like_the_course(tmp_path, tiny_mnist_root):
+    train(tmp_path, tiny_mnist_root, "straight", config(epochs=4))
+    train(tmp_path, tiny_mnist_root, "extended", config(epochs=2))
+    outcome, _ = resume(tmp_path, tiny_mnist_root, "extended", epochs=4)
+    assert outcome == "finished"
+    assert open_experiment(tmp_path, "extended").read_config().epochs == 4
+    assert_same_state(tmp_path, "straight", "extended")
+
+
+def test_stop_inside_an_epoch_resumes_at_that_batch_bit_for_bit(tmp_path, tiny_mnist_root, monkeypatch):
+    monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL", 0.0)  # a BatchProgress after every batch
+    cfg = config(epochs=3, model="ModelBetterCNN")  # dropout and batchnorm: RNG state matters
+    train(tmp_path, tiny_mnist_root, "straight", cfg)
+    outcome, _ = train(
+        tmp_path,
+        tiny_mnist_root,
+        "split",
+        cfg,
+        stop_when=lambda e: isinstance(e, ev.BatchProgress) and (e.epoch, e.batch) == (2, 3),
+    )
+    assert outcome == "stopped"
+    saved = load_checkpoint(tmp_path / "split" / "status.pkl")
+    assert (saved["epoch_idx"], saved["batch_idx"]) == (0, 3)
+    _, seen = resume(tmp_path, tiny_mnist_root, "split")
+    assert (seen[0].start_epoch, seen[0].start_batch) == (2, 3)
+    first_progress = next(e for e in seen if isinstance(e, ev.BatchProgress))
+    assert (first_progress.epoch, first_progress.batch) == (2, 4)
+    assert_same_state(tmp_path, "straight", "split")
+
+
+def test_stopped_event_says_how_to_resume(tmp_path, tiny_mnist_root):
+    _, seen = train(tmp_path, tiny_mnist_root, "run", config(), stop_when=lambda e: isinstance(e, ev.RunStarted))
+    stopped = seen[-1]
+    assert isinstance(stopped, ev.Stopped) and (stopped.epoch, stopped.batch) == (0, 0)
+    assert "savi-tui train --resume run" in stopped.resume_command
+    progress = json.loads((tmp_path / "run" / "progress.json").read_text())
+    assert progress["finished"] is False and progress["epochs_done"] == 0
+
+
+def test_a_second_trainer_on_the_same_experiment_is_refused(tmp_path, tiny_mnist_root):
+    from savi_tui.core.errors import ExperimentLocked
+
+    trainer = new_run(config(), root=tmp_path, name="run", datasets_root=tiny_mnist_root)
+    with trainer.experiment.lock():
+        with pytest.raises(ExperimentLocked, match=r"pid \d+ host"):
+            resume_run("run", root=tmp_path, datasets_root=tiny_mnist_root)
