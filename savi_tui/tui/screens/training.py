@@ -1,0 +1,155 @@
+"""A training as it happens (or an experiment as it stands): curves, progress, epochs, events."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, ProgressBar, RichLog, Static
+
+from savi_tui.core import events as ev
+from savi_tui.tui.run_state import STATE_LABELS, RunView, format_duration
+from savi_tui.tui.widgets.epoch_table import EpochTable
+from savi_tui.tui.widgets.loss_chart import LossChart
+
+CHART_INTERVAL = 0.5  # seconds: the chart redraws at most this often, however fast events come
+
+
+class TrainingScreen(Screen):
+    TITLE = "Training"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="training.back"),
+        Binding("ctrl+c", "app.interrupt", "Stop & save", id="training.stop"),
+        Binding("r", "resume", "Resume", id="training.resume"),
+        Binding("e", "export", "Export ONNX", id="training.export"),
+        Binding("s", "summary", "Summary", id="training.summary"),
+    ]
+
+    def __init__(self, view: RunView) -> None:
+        super().__init__()
+        self.view = view
+        self._chart_dirty = True
+        self._logged = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="run-title")
+        yield LossChart("Loss: train, test, and this epoch's batches", id="loss-chart")
+        with Vertical(id="progress"):
+            with Horizontal(classes="progress-row"):
+                yield Label("Epoch", id="epoch-label", classes="progress-label")
+                yield ProgressBar(total=1.0, show_eta=False, id="epoch-progress")
+                yield Label(id="epoch-eta", classes="progress-eta")
+            with Horizontal(classes="progress-row"):
+                yield Label("Run", id="run-label", classes="progress-label")
+                yield ProgressBar(total=1.0, show_eta=False, id="run-progress")
+                yield Label(id="run-eta", classes="progress-eta")
+        yield Static(id="run-status")
+        with Horizontal(id="run-bottom"):
+            yield EpochTable(id="epochs")
+            yield RichLog(id="events", wrap=True, markup=False, auto_scroll=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_all()
+        self.set_interval(CHART_INTERVAL, self._redraw_chart_if_dirty)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_all()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "resume":
+            return self.view.state in ("stopped", "interrupted")
+        if action == "app.interrupt":
+            return self.view.live
+        return True
+
+    # -- updates from the app ------------------------------------------------
+
+    def update_from(self, event) -> None:
+        """Called by the app (UI thread) after it folded ``event`` into ``self.view``."""
+        if isinstance(event, ev.BatchProgress):
+            self._update_progress()
+            self._chart_dirty = True  # the batch curve: redrawn by the timer, not per event
+            return
+        if isinstance(event, ev.EpochFinished | ev.RunStarted):
+            self.query_one(EpochTable).show(self.view.history, self.view.best_epoch)
+            self._chart_dirty = True
+            self._redraw_chart_if_dirty()
+        self._update_progress()
+        self._update_status()
+        self._write_log()
+
+    def refresh_all(self) -> None:
+        self.query_one(EpochTable).show(self.view.history, self.view.best_epoch)
+        log = self.query_one(RichLog)
+        log.clear()
+        self._logged = 0
+        self._write_log()
+        self._update_progress()
+        self._update_status()
+        self._chart_dirty = True
+        self._redraw_chart_if_dirty()
+
+    def _redraw_chart_if_dirty(self) -> None:
+        if self._chart_dirty:
+            self._chart_dirty = False
+            view = self.view
+            self.query_one(LossChart).show(view.history, view.best_epoch, view.batch_losses, view.epochs)
+
+    def _write_log(self) -> None:
+        log = self.query_one(RichLog)
+        for line in self.view.log[self._logged :]:
+            log.write(line)
+        self._logged = len(self.view.log)
+
+    def _update_progress(self) -> None:
+        view = self.view
+        epoch = view.epoch if view.live else view.epochs_done
+        self.query_one("#epoch-label", Label).update(f"Epoch {epoch}/{view.epochs}")
+        self.query_one("#epoch-progress", ProgressBar).update(progress=view.epoch_fraction())
+        self.query_one("#run-progress", ProgressBar).update(progress=view.run_fraction())
+        batch = f"batch {view.batch}/{view.batches}" if view.live and view.batches else ""
+        self.query_one("#epoch-eta", Label).update(f"{batch}  ETA {format_duration(view.epoch_eta())}")
+        speed = f"{view.images_per_second:,.0f} img/s" if view.live and view.images_per_second else ""
+        self.query_one("#run-eta", Label).update(f"{speed}  ETA {format_duration(view.run_eta())}")
+
+    def _update_status(self) -> None:
+        view = self.view
+        title = Text()
+        title.append(view.name, style="bold")
+        title.append(f"  {view.model}  {view.dataset}" + (f"  on {view.device}" if view.device else ""))
+        title.append(f"  {STATE_LABELS.get(view.state, view.state)}", style=_STATE_STYLE.get(view.state, ""))
+        self.query_one("#run-title", Static).update(title)
+        self.query_one("#run-status", Static).update(Text(view.status_line(), style=_STATE_STYLE.get(view.state, "")))
+        self.refresh_bindings()
+
+    # -- actions -------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.view.live:
+            self.notify("Training goes on; t in the list comes back here.", timeout=3)
+        self.app.pop_screen()
+
+    def action_resume(self) -> None:
+        self.app.resume_by_name(self.view.name)
+
+    def action_export(self) -> None:
+        self.app.export_experiment(self.view.name)
+
+    def action_summary(self) -> None:
+        self.app.show_summary(self.view.model, experiment=self.view.name)
+
+
+_STATE_STYLE = {
+    "running": "cyan",
+    "stopping": "bold yellow",
+    "stopped": "bold green",
+    "finished": "bold green",
+    "complete": "green",
+    "failed": "bold red",
+    "corrupt": "bold red",
+    "interrupted": "yellow",
+}

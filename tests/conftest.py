@@ -1,0 +1,60 @@
+"""Shared fixtures: tiny generated datasets, so no test reads ~/data or the network."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import pytest
+
+
+def write_tiny_idx(folder: Path, train: int = 256, test: int = 64, seed: int = 0) -> Path:
+    """Write the four gzipped MNIST IDX files of a small learnable dataset.
+
+    Digit ``k`` is a bright 6x6 block at a position that depends on ``k``, plus
+    noise, so a fully connected net learns it within an epoch or two.
+    """
+    import random
+
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def images_and_labels(count: int) -> tuple[bytes, bytes]:
+        pixels, labels = bytearray(), bytearray()
+        for index in range(count):
+            label = index % 10
+            image = bytearray(rng.randrange(0, 40) for _ in range(28 * 28))
+            row, col = 2 + (label // 5) * 12, 2 + (label % 5) * 5
+            for r in range(row, row + 6):
+                for c in range(col, col + 4):
+                    image[r * 28 + c] = 255
+            pixels += image
+            labels.append(label)
+        return (
+            struct.pack(">IIII", 0x00000803, count, 28, 28) + bytes(pixels),
+            struct.pack(">II", 0x00000801, count) + bytes(labels),
+        )
+
+    for prefix, count in (("train", train), ("t10k", test)):
+        images, labels = images_and_labels(count)
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images, mtime=0))
+        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(labels, mtime=0))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_root(tmp_path_factory) -> Path:
+    """A datasets root (what SAVI_DATASETS points at) holding a tiny 'mnist': 256 train, 64 test images."""
+    from savi_tui.core.data import import_idx
+
+    base = tmp_path_factory.mktemp("tiny_mnist")
+    import_idx(write_tiny_idx(base / "idx"), "mnist", base / "datasets")
+    return base / "datasets"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_savi_roots(tmp_path, monkeypatch):
+    """Point the default roots at temporary folders, so a test can never touch ~/data."""
+    monkeypatch.setenv("SAVI_EXPERIMENTS", str(tmp_path / "default_experiments"))
+    monkeypatch.setenv("SAVI_DATASETS", str(tmp_path / "default_datasets"))
