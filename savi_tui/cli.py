@@ -209,23 +209,23 @@ def _train(args, experiments_root: Path, datasets_root: Path) -> int:
         trainer = new_run(
             config, root=experiments_root, name=args.name, datasets_root=datasets_root, on_event=progress.handle
         )
-    received = _install_stop_handlers(trainer, progress)
+    received, previous = _install_stop_handlers(trainer, progress)
     try:
         with progress:
             outcome = trainer.run()
-    except OSError as error:
+    except (OSError, SaviError) as error:
         print(f"savi-tui: error: training stopped: {error}", file=sys.stderr)
         return 1
-    except SaviError as error:
-        print(f"savi-tui: error: training stopped: {error}", file=sys.stderr)
-        return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if outcome == "stopped":
         signum = received[0] if received else signal.SIGINT
         return 128 + int(signum)
     return 0
 
 
-def _install_stop_handlers(trainer, progress) -> list[int]:
+def _install_stop_handlers(trainer, progress) -> tuple[list[int], dict]:
     """SIGINT, SIGTERM, SIGHUP: first one stops at the next batch and saves; a second exits at once."""
     received: list[int] = []
 
@@ -238,56 +238,64 @@ def _install_stop_handlers(trainer, progress) -> list[int]:
         progress.note_stopping(signal.Signals(signum).name)
         trainer.request_stop()
 
+    previous = {}
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, sigintHandler)
-    return received
+        previous[signum] = signal.signal(signum, sigintHandler)
+    return received, previous
 
 
 # -- list, show, export, summary, data import --------------------------------
 
 
-def _list(args, experiments_root: Path, datasets_root: Path) -> int:
+def _console():
+    """Rich console on stdout; piped output is not cut to 80 columns."""
     from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _list(args, experiments_root: Path, datasets_root: Path) -> int:
+    from rich import box
     from rich.table import Table
 
     from savi_tui.core.experiments import list_experiments
 
     infos = list_experiments(experiments_root)
-    console = Console()
+    console = _console()
     if not infos:
         console.print(f"No experiments in {experiments_root}. Start one with: savi-tui train -m ModelConvNet")
         return 0
-    table = Table(title=f"Experiments in {experiments_root}")
-    for column in ("name", "model", "dataset", "epochs", "best", "best test loss", "F1", "state", "modified"):
-        table.add_column(column, justify="right" if column in ("epochs", "best", "best test loss", "F1") else "left")
+    table = Table(title=f"Experiments in {experiments_root}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("name", "model", "dataset", "epochs", "best", "test loss", "F1", "state", "modified"):
+        numeric = column in ("epochs", "best", "test loss", "F1")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "name")
     for info in infos:
         epochs = f"{info.epochs_done}/{info.epochs_planned}"
         if info.batch_idx:
             epochs += f" +{info.batch_idx}b"
         table.add_row(
             info.name,
-            info.model,
+            info.model.removeprefix("Model"),
             info.dataset,
             epochs,
             str(info.best_epoch or "-"),
             f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",
             f"{info.f1:.4f}" if info.f1 is not None else "-",
             info.state,
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified)),
+            time.strftime("%m-%d %H:%M", time.localtime(info.modified)),
         )
     console.print(table)
     return 0
 
 
 def _show(args, experiments_root: Path, datasets_root: Path) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from savi_tui.core.experiments import open_experiment, read_experiment_info
 
     experiment = open_experiment(experiments_root, args.name)
     info = read_experiment_info(experiment.path)
-    console = Console()
+    console = _console()
     console.print(f"[bold]{info.name}[/bold]  {info.state}  ({experiment.path})")
     if info.problem:
         console.print(f"[red]{info.problem}[/red]")
@@ -309,7 +317,8 @@ def _show(args, experiments_root: Path, datasets_root: Path) -> int:
     console.print(epochs)
     statistics = experiment.read_statistics()
     if statistics:
-        classes = Table(title=f"metrics of the best checkpoint (epoch {statistics['epoch']}, selected on the test set)")
+        console.print(f"metrics of the best checkpoint: epoch {statistics['epoch']}, selected on the test set")
+        classes = Table()
         for column in ("class", "TP", "FP", "FN", "precision", "recall", "F1"):
             classes.add_column(column, justify="right")
         rows = [(str(c["digit"]), c) for c in statistics["per_class"]] + [("global", statistics["global"])]
@@ -328,7 +337,11 @@ def _show(args, experiments_root: Path, datasets_root: Path) -> int:
             "macro", "", "", "", f"{macro['precision']:.4f}", f"{macro['recall']:.4f}", f"{macro['f1_score']:.4f}"
         )
         console.print(classes)
-    files = sorted(p.name for p in experiment.path.iterdir() if not p.name.startswith("."))
+    files = sorted(
+        p.name
+        for p in experiment.path.iterdir()
+        if not p.name.startswith(".") and ".prev." not in p.name and not p.name.endswith(".sha256")
+    )
     console.print("files: " + ", ".join(files))
     return 0
 

@@ -9,11 +9,8 @@ from savi_tui.core.atomic import atomic_write_bytes
 from savi_tui.core.events import EpochRecord
 
 
-def render_training_plot(history: list[EpochRecord], best_epoch: int | None, title: str = "") -> bytes:
-    """PNG bytes. Epochs are numbered from 1 and the dashed line stands at the best one."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+def training_figure(history: list[EpochRecord], best_epoch: int | None, title: str = ""):
+    """A matplotlib Figure. Epochs are numbered from 1 and the dashed line stands at the best one."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(8, 5), dpi=100)
@@ -30,8 +27,12 @@ def render_training_plot(history: list[EpochRecord], best_epoch: int | None, tit
         axes.set_xticks(range(1, max(epochs) + 1, max(1, len(epochs) // 15)))
     axes.grid(alpha=0.3)
     axes.legend()
+    return figure
+
+
+def render_training_plot(history: list[EpochRecord], best_epoch: int | None, title: str = "") -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    training_figure(history, best_epoch, title).savefig(buffer, format="png")
     return buffer.getvalue()
 
 

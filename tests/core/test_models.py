@@ -9,11 +9,7 @@ from savi_tui.core.models import MODELS, count_parameters, create_model, model_s
 
 def summary_rows(name):
     stats = torchinfo.summary(create_model(name), input_size=(1, 1, 28, 28), verbose=0, device="cpu")
-    return [
-        (layer.class_name, layer.output_size, layer.num_params)
-        for layer in stats.summary_list
-        if layer.depth == 1
-    ]
+    return [(layer.class_name, layer.output_size, layer.num_params) for layer in stats.summary_list if layer.depth == 1]
 
 
 def test_fully_connected_matches_the_course_layer_for_layer():

@@ -1,0 +1,99 @@
+"""The command line, run in-process: the course's flags and the other commands."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from savi_tui.cli import main
+
+
+@pytest.fixture
+def roots(tmp_path, tiny_mnist_root):
+    return ["-ep", str(tmp_path / "exps"), "--datasets-root", str(tiny_mnist_root)]
+
+
+def test_train_with_the_course_flags_then_list_show_and_export(roots, tmp_path, capsys):
+    code = main(["train", "-m", "ModelFullyConnected", "-bs", "32", "-ne", "2", "-pe", "0.5", "-n", "fc", *roots])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "epoch 2/2" in err and "global precision" in err
+    config = json.loads((tmp_path / "exps" / "fc" / "config.json").read_text())
+    assert (config["batch_size"], config["epochs"], config["percentage"]) == (32, 2, 0.5)
+
+    assert main(["list", *roots]) == 0
+    listing = capsys.readouterr().out
+    assert "fc" in listing and "complete" in listing and "2/2" in listing
+
+    assert main(["show", "fc", *roots]) == 0
+    shown = capsys.readouterr().out
+    assert "global" in shown and "macro" in shown and "selected on the test set" in shown
+
+    assert main(["export", "fc", *roots]) == 0
+    exported = capsys.readouterr().out
+    assert "model.onnx" in exported and "netron.app" in exported
+    assert (tmp_path / "exps" / "fc" / "model.onnx").is_file()
+
+
+def test_bare_rt_resumes_the_latest_interrupted_experiment(roots, tmp_path, capsys):
+    from savi_tui.core.config import TrainConfig
+    from savi_tui.core.runs import new_run
+
+    trainer = new_run(TrainConfig(epochs=3, batch_size=64), root=tmp_path / "exps", name="half", datasets_root=roots[3])
+    trainer.on_event = lambda e: trainer.request_stop() if type(e).__name__ == "EpochFinished" else None
+    assert trainer.run() == "stopped"
+    assert main(["train", "-rt", *roots]) == 0
+    err = capsys.readouterr().err
+    assert "resuming at epoch 2 batch 0" in err and "epoch 3/3" in err and "epoch 1/3" not in err
+
+
+def test_train_on_the_courses_jpg_folder(tmp_path, capsys):
+    for split, count in (("train", 20), ("test", 10)):
+        images = tmp_path / "course" / split / "images"
+        images.mkdir(parents=True)
+        lines = []
+        for index in range(count):
+            Image.new("L", (28, 28), color=(index % 10) * 25).save(images / f"{index:05d}.jpg")
+            lines.append(f"{index:05d}.jpg {index % 10}")
+        (tmp_path / "course" / split / "labels.txt").write_text("\n".join(lines) + "\n")
+    code = main(
+        ["train", "-df", str(tmp_path / "course"), "-ne", "1", "-bs", "8", "-n", "jpg", "-ep", str(tmp_path / "e")]
+    )
+    assert code == 0
+    assert json.loads((tmp_path / "e" / "jpg" / "config.json").read_text())["dataset"] == "folder"
+
+
+def test_summary_prints_the_torchinfo_table(capsys):
+    assert main(["summary", "ModelConvNet"]) == 0
+    out = capsys.readouterr().out
+    assert "Conv2d" in out and "421,642" in out
+
+
+def test_data_import_installs_idx_files(tmp_path, capsys):
+    from tests.conftest import write_tiny_idx
+
+    source = write_tiny_idx(tmp_path / "src", train=10, test=10)
+    assert main(["data", "import", str(source), "--datasets-root", str(tmp_path / "ds")]) == 0
+    assert (tmp_path / "ds" / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+    assert "imported mnist" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "-m", "Nope"], "unknown model 'Nope'"),
+        (["train", "-bs", "0"], "must be at least 1"),
+        (["train", "-n", "../escape"], "invalid experiment name"),
+        (["train", "--resume", "ghost"], "no experiment 'ghost'"),
+        (["show", "ghost"], "no experiment 'ghost'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(roots, tmp_path, capsys, argv, message):
+    try:
+        code = main([*argv, *roots])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "exps").exists() or not any((tmp_path / "exps").iterdir())

@@ -1,0 +1,93 @@
+"""Experiment folders: names, listing with state, the lock, deletion."""
+
+import os
+from datetime import datetime
+
+import pytest
+
+from savi_tui.core.config import TrainConfig
+from savi_tui.core.errors import ExperimentError, ExperimentLocked
+from savi_tui.core.experiments import (
+    create_experiment,
+    delete_experiment,
+    generate_name,
+    latest_resumable,
+    list_experiments,
+    open_experiment,
+    validate_name,
+)
+from savi_tui.core.runs import new_run
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "..", ".hidden", "", "a" * 101, "sp ace"])
+def test_unsafe_names_are_refused(name):
+    with pytest.raises(ExperimentError, match="invalid experiment name"):
+        validate_name(name)
+
+
+def test_generated_names_are_readable_sortable_and_unique(tmp_path):
+    moment = datetime(2026, 11, 27, 15, 30, 12)
+    first = generate_name("ModelConvNet", tmp_path, moment)
+    assert first == "2026-11-27_153012_ModelConvNet"
+    (tmp_path / first).mkdir()
+    assert generate_name("ModelConvNet", tmp_path, moment) == "2026-11-27_153012_ModelConvNet-2"
+
+
+def test_an_existing_experiment_is_never_overwritten(tmp_path):
+    create_experiment(tmp_path, "mine", TrainConfig())
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ExperimentError, match="already exists"):
+        create_experiment(tmp_path, "mine", TrainConfig(epochs=3))
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert open_experiment(tmp_path, "mine").read_config().epochs == 10
+
+
+def test_list_shows_complete_interrupted_running_and_corrupt(tmp_path, tiny_mnist_root):
+    new_run(TrainConfig(epochs=1, batch_size=64), root=tmp_path, name="a-complete", datasets_root=tiny_mnist_root).run()
+    stopped = new_run(
+        TrainConfig(epochs=2, batch_size=64), root=tmp_path, name="b-stopped", datasets_root=tiny_mnist_root
+    )
+    stopped.on_event = lambda e: stopped.request_stop() if type(e).__name__ == "EpochFinished" else None
+    stopped.run()
+    create_experiment(tmp_path, "c-running", TrainConfig())
+    new_run(TrainConfig(epochs=1, batch_size=64), root=tmp_path, name="d-corrupt", datasets_root=tiny_mnist_root).run()
+    with open(tmp_path / "d-corrupt" / "status.pkl", "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\xff\x00\xff")
+    (tmp_path / "e-broken").mkdir()
+    (tmp_path / "e-broken" / "config.json").write_text("{not json")
+    with open_experiment(tmp_path, "c-running").lock():
+        infos = {info.name: info for info in list_experiments(tmp_path)}
+        resumable = latest_resumable(tmp_path)
+    assert {name: info.state for name, info in infos.items()} == {
+        "a-complete": "complete",
+        "b-stopped": "interrupted",
+        "c-running": "running",
+        "d-corrupt": "corrupt",
+        "e-broken": "corrupt",
+    }
+    assert "checksum mismatch" in infos["d-corrupt"].problem and "status.pkl" in infos["d-corrupt"].problem
+    done = infos["a-complete"]
+    assert (done.epochs_done, done.epochs_planned, done.best_epoch, done.model) == (1, 1, 1, "ModelFullyConnected")
+    assert 0 <= done.f1 <= 1 and done.best_test_loss > 0
+    assert (infos["b-stopped"].epochs_done, infos["b-stopped"].epochs_planned) == (1, 2)
+    assert resumable == "b-stopped"  # not the one that is running
+
+
+def test_lock_names_its_holder_and_dies_with_it(tmp_path):
+    experiment = create_experiment(tmp_path, "x", TrainConfig())
+    with experiment.lock():
+        with pytest.raises(ExperimentLocked, match=f"pid {os.getpid()} host"):
+            experiment.lock().acquire()
+        assert experiment.is_running()
+    assert not experiment.is_running()
+
+
+def test_delete_removes_the_folder_but_not_while_training(tmp_path):
+    experiment = create_experiment(tmp_path, "x", TrainConfig())
+    with experiment.lock():
+        with pytest.raises(ExperimentLocked):
+            delete_experiment(tmp_path, "x")
+    assert experiment.path.exists()
+    delete_experiment(tmp_path, "x")
+    assert not experiment.path.exists()
