@@ -104,19 +104,20 @@ def _load_torchvision(dataset: str, root: Path, split: str, download: bool) -> S
         source = cls(str(root), train=train, download=False)
     except RuntimeError:
         if not download:
-            raise DatasetError(_missing_message(dataset, root, "not found")) from None
+            raise DatasetError(_missing_message(dataset, root, "is not installed")) from None
         try:
             source = cls(str(root), train=train, download=True)
         except Exception as error:  # URLError, RuntimeError, OSError: any failed download
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise DatasetError(_missing_message(dataset, root, f"download failed ({reason})")) from None
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            reason = lines[-1] if lines else type(error).__name__  # the last mirror's own error
+            raise DatasetError(_missing_message(dataset, root, f"could not be downloaded ({reason[:160]})")) from None
     return _split_from_tensors(source.data, source.targets, f"{dataset} {split}")
 
 
 def _missing_message(dataset: str, root: Path, what: str) -> str:
     return (
-        f"{dataset} {what} under {root}; on a machine without internet copy the four IDX files "
-        f"and run: savi-tui data import DIR --dataset {dataset}"
+        f"{dataset} {what} into {root}; on a machine without internet, copy its four IDX files "
+        f"into a folder DIR and run: savi-tui data import DIR --dataset {dataset}"
     )
 
 
