@@ -75,8 +75,10 @@ def _read_checksums(path: Path) -> list[str]:
         return []
 
 
-def _replace_verified(path: Path, digest: str, *, data: bytes | None = None, link_from: Path | None = None) -> None:
-    current = _file_sha256(path)
+def _replace_verified(
+    path: Path, digest: str, *, data: bytes | None = None, link_from: Path | None = None, current: str | None = None
+) -> None:
+    current = current or _file_sha256(path)
     atomic_write_text(checksum_path(path), "\n".join(d for d in (digest, current) if d) + "\n")
     if data is not None:
         atomic_write_bytes(path, data)
@@ -101,11 +103,10 @@ def save_checkpoint(path: str | os.PathLike, payload: dict, *, keep_previous: bo
     """Write ``payload`` to ``path`` atomically, with its checksum beside it."""
     path = Path(path)
     data = serialize(payload)
-    if keep_previous:
-        current = _file_sha256(path)
-        if current is not None and current in _read_checksums(path):
-            _replace_verified(previous_path(path), current, link_from=path)
-    _replace_verified(path, sha256_of(data), data=data)
+    current = _file_sha256(path)
+    if keep_previous and current is not None and current in _read_checksums(path):
+        _replace_verified(previous_path(path), current, link_from=path)
+    _replace_verified(path, sha256_of(data), data=data, current=current)
 
 
 def verify_checksum(path: str | os.PathLike) -> bytes:
