@@ -267,13 +267,12 @@ class Trainer:
         self.loss_sum.zero_()
         self.loss_count = 0
         is_best = self.best_test_loss is None or test_loss < self.best_test_loss
-        if is_best:
+        if is_best:  # best.pkl before status.pkl: a kill between the two redoes this epoch and its best
             self.best_epoch, self.best_test_loss = record.epoch, test_loss
-        self._save_status()
-        if is_best:
             save_checkpoint(self.experiment.best_path, self._payload("best"), keep_previous=True)
             atomic_write_json(self.experiment.statistics_path, self._statistics_document(record, statistics))
             self.on_event(ev.BestUpdated(str(self.experiment.best_path), record.epoch, test_loss))
+        self._save_status()
         self._write_progress()
         write_training_plot(self.experiment.plot_path, self.history, self.best_epoch, self.experiment.name)
         self.on_event(ev.EpochFinished(record, is_best, self.best_epoch))
