@@ -27,7 +27,7 @@ from savi_tui.core.experiments import Experiment
 from savi_tui.core.metrics import confusion_matrix, statistics_from_confusion
 from savi_tui.core.models import MODELS, create_model, model_summary
 from savi_tui.core.plots import write_training_plot
-from savi_tui.core.recipes import build_optimizer, build_scheduler
+from savi_tui.core.recipes import autocast_dtype, build_optimizer, build_scheduler, input_normalization, label_smoothing
 
 EVAL_BATCH_SIZE = 4096
 PROGRESS_INTERVAL = 0.1  # seconds between BatchProgress events
@@ -72,6 +72,7 @@ class Trainer:
     # -- the loop -----------------------------------------------------------
 
     def _train(self) -> str:
+        import torch
         import torch.nn.functional as F
 
         from savi_tui.core.device import resolve_device
@@ -79,7 +80,9 @@ class Trainer:
         cfg, data = self.config, self.data
         device = resolve_device(cfg.device)
         self._setup(device)
+        # both splits live on the device (uint8, 1 byte a pixel): no host→device copy per batch
         train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
+        self.test_images, self.test_labels = data.test.images.to(device), data.test.labels.to(device)
         size, steps = len(data.train), batches_per_epoch(len(data.train), cfg.batch_size)
         self.on_event(
             ev.RunStarted(
@@ -103,8 +106,10 @@ class Trainer:
             for begin, end in batch_slices(size, cfg.batch_size, self.batch_idx):
                 if self.stop_event.is_set():
                     return self._stop()
-                index = order[begin:end]
-                loss = F.cross_entropy(self.model(self._inputs(train_images[index])), train_labels[index])
+                index = order[begin:end]  # one gather per batch, never one example at a time
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                    logits = self.model(self._inputs(train_images[index]))
+                    loss = F.cross_entropy(logits, train_labels[index], label_smoothing=self.label_smoothing)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -119,8 +124,11 @@ class Trainer:
         return self._complete()
 
     def _inputs(self, images):
-        """uint8 [B,1,28,28] → float in [0, 1], in the model's memory format."""
+        """uint8 [B,1,28,28] → float in [0, 1] (normalized if the recipe says so), in the model's memory format."""
         x = images.float().div_(255.0)
+        if self.normalization is not None:
+            mean, std = self.normalization
+            x.sub_(mean).div_(std)
         return x.contiguous(memory_format=self.memory_format)
 
     def _evaluate(self):
@@ -128,17 +136,15 @@ class Trainer:
         import torch.nn.functional as F
 
         self.model.eval()
-        test = self.data.test
-        total, predictions = 0.0, []
-        with torch.inference_mode():
-            for begin, end in batch_slices(len(test), EVAL_BATCH_SIZE):
-                images = test.images[begin:end].to(self.device, non_blocking=True)
-                labels = test.labels[begin:end].to(self.device, non_blocking=True)
-                logits = self.model(self._inputs(images))
-                total += F.cross_entropy(logits, labels, reduction="sum").item()
-                predictions.append(logits.argmax(1).cpu())
-        confusion = confusion_matrix(test.labels, torch.cat(predictions))
-        return total / len(test), confusion.tolist()
+        size = len(self.data.test)
+        total, predictions = torch.zeros((), dtype=torch.float64, device=self.device), []
+        with torch.inference_mode():  # float32, large batches, already on the device
+            for begin, end in batch_slices(size, EVAL_BATCH_SIZE):
+                logits = self.model(self._inputs(self.test_images[begin:end]))
+                total += F.cross_entropy(logits, self.test_labels[begin:end], reduction="sum")
+                predictions.append(logits.argmax(1))
+        confusion = confusion_matrix(self.data.test.labels, torch.cat(predictions).cpu())
+        return total.item() / size, confusion.tolist()
 
     # -- state --------------------------------------------------------------
 
@@ -149,6 +155,9 @@ class Trainer:
         self.device = device
         convolutional = MODELS[cfg.model].convolutional
         self.memory_format = torch.channels_last if convolutional else torch.contiguous_format
+        self.normalization = input_normalization(cfg)
+        self.label_smoothing = label_smoothing(cfg)
+        self.bf16 = autocast_dtype(cfg, device) is not None
         torch.manual_seed(cfg.seed)
         self.model = create_model(cfg.model).to(device, memory_format=self.memory_format)
         self.optimizer = build_optimizer(cfg, self.model)
