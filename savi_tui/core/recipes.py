@@ -1,12 +1,28 @@
-"""Optimizer and learning-rate schedule for a config.
+"""Optimizer, learning-rate schedule and input handling for a config.
 
 ``default`` is the course's recipe: the chosen optimizer at a constant learning
-rate. ``fast`` adds a one-cycle schedule that peaks at the configured rate.
+rate, inputs scaled to [0, 1], float32 arithmetic.
+
+``fast`` reaches the course's ModelConvNet accuracy (≥ 99.0 %) in a fraction of
+the time, with the same architecture: a one-cycle schedule that peaks at the
+configured rate, inputs normalized by MNIST's mean and standard deviation, a
+little label smoothing, and bfloat16 autocast where the hardware computes
+bfloat16 natively (CUDA with bf16 support; x86 CPUs with AVX512-BF16 or AMX).
+Weights, optimizer state and checkpoints stay float32, and evaluation runs in
+float32, so the accuracy it reports is the accuracy the saved model has.
+``FAST_DEFAULTS`` are the batch size, epochs and peak rate it was tuned with.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 from savi_tui.core.config import TrainConfig
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+FAST_DEFAULTS = {"batch_size": 128, "epochs": 2, "learning_rate": 4e-3}
+FAST_LABEL_SMOOTHING = 0.1
 
 
 def build_optimizer(config: TrainConfig, model):
@@ -32,3 +48,38 @@ def build_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
         epochs=config.epochs,
         steps_per_epoch=steps_per_epoch,
     )
+
+
+def input_normalization(config: TrainConfig) -> tuple[float, float] | None:
+    """``(mean, std)`` applied to the [0, 1] inputs, or None (the course's plain [0, 1]).
+
+    Whoever feeds the trained model (evaluation, ONNX export, inference) must apply
+    the same: ``(x / 255 - mean) / std``.
+    """
+    return (MNIST_MEAN, MNIST_STD) if config.recipe == "fast" else None
+
+
+def label_smoothing(config: TrainConfig) -> float:
+    return FAST_LABEL_SMOOTHING if config.recipe == "fast" else 0.0
+
+
+def autocast_dtype(config: TrainConfig, device):
+    """``torch.bfloat16`` when the fast recipe trains on hardware with native bf16; else None (float32)."""
+    import torch
+
+    if config.recipe != "fast":
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if device.type == "cpu" and _cpu_has_native_bf16() else None
+
+
+@lru_cache(maxsize=1)
+def _cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX-BF16 in /proc/cpuinfo; elsewhere bf16 is emulated and slower than float32."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return "avx512_bf16" in flags or "amx_bf16" in flags
