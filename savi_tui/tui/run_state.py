@@ -76,15 +76,20 @@ class RunView:
     def epochs_done(self) -> int:
         return len(self.history)
 
+    @property
+    def in_epoch(self) -> bool:
+        """True while the batch counters describe an epoch in progress (or one stopped inside)."""
+        return self.state in ("running", "stopping", "stopped") and self.batches > 0 and self.batch < self.batches
+
     def epoch_fraction(self) -> float:
-        if self.live and self.batches:
+        if self.in_epoch:
             return self.batch / self.batches
         return 1.0 if self.history else 0.0
 
     def run_fraction(self) -> float:
         if not self.epochs:
             return 0.0
-        partial = self.batch / self.batches if self.live and self.batches else 0.0
+        partial = self.batch / self.batches if self.in_epoch else 0.0
         return min(1.0, (self.epochs_done + partial) / self.epochs)
 
     def epoch_eta(self) -> float | None:

@@ -21,13 +21,13 @@ REFRESH_SECONDS = 2.0
 # column key → (label, sort key of an ExperimentInfo)
 COLUMNS = {
     "name": ("Name", lambda i: i.name),
-    "model": ("Model", lambda i: i.model),
-    "dataset": ("Dataset", lambda i: i.dataset),
+    "state": ("State", lambda i: i.state),
     "epochs": ("Epochs", lambda i: (i.epochs_done, i.epochs_planned)),
     "best": ("Best", lambda i: i.best_epoch or 0),
-    "loss": ("Best test loss", lambda i: (i.best_test_loss is None, i.best_test_loss or 0.0)),
+    "loss": ("Test loss", lambda i: (i.best_test_loss is None, i.best_test_loss or 0.0)),
     "f1": ("F1", lambda i: i.f1 or 0.0),
-    "state": ("State", lambda i: i.state),
+    "model": ("Model", lambda i: i.model),
+    "dataset": ("Dataset", lambda i: i.dataset),
     "modified": ("Modified", lambda i: i.modified),
 }
 STATE_STYLES = {"complete": "green", "interrupted": "yellow", "running": "bold cyan", "corrupt": "bold red"}
@@ -55,14 +55,14 @@ def empty_guide(experiments_root, datasets_root) -> str:
 class ExperimentsScreen(Screen):
     TITLE = "Experiments"
     BINDINGS = [
-        Binding("enter", "open", "Open", id="experiments.open"),
+        Binding("enter", "open", "Open", id="experiments.open", show=False),
         Binding("n", "new", "New", id="experiments.new"),
         Binding("r", "resume", "Resume", id="experiments.resume"),
         Binding("d", "delete", "Delete", id="experiments.delete"),
         Binding("e", "export", "Export ONNX", id="experiments.export"),
         Binding("s", "summary", "Summary", id="experiments.summary"),
         Binding("slash", "filter", "Filter", id="experiments.filter"),
-        Binding("o", "sort", "Sort", id="experiments.sort"),
+        Binding("o", "sort", "Sort", id="experiments.sort", show=False),
         Binding("O", "reverse_sort", "Reverse sort", id="experiments.reverse_sort", show=False),
         Binding("t", "show_training", "Training", id="experiments.training"),
         Binding("f5,ctrl+r", "reload", "Reload", id="experiments.reload", show=False),
@@ -77,14 +77,23 @@ class ExperimentsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="/ filter: name, model, dataset or state", id="filter", compact=True)
+        yield Input(
+            placeholder="/ filter: name, model, dataset or state", id="filter", compact=True, select_on_focus=False
+        )
         yield Static(id="empty-guide")
         yield DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="detail"):
             yield Static(id="detail-config", markup=False)
             yield LossChart("Loss", id="detail-chart")
             yield Static(id="detail-metrics")
-        yield Footer()
+        yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("open", "resume", "delete", "export", "summary", "sort", "reverse_sort", "filter"):
+            return bool(self.infos)
+        if action == "show_training":
+            return self.app.active_run is not None
+        return True
 
     def on_mount(self) -> None:
         table = self.query_one("#experiments", DataTable)
@@ -140,19 +149,21 @@ class ExperimentsScreen(Screen):
                 table.move_cursor(row=table.get_row_index(selected))
         self._show_empty(not self.infos)
         self._show_detail()
+        self.refresh_bindings()
 
     def _row(self, info) -> list:
-        return [
-            info.name,
-            info.model,
-            info.dataset,
-            f"{info.epochs_done}/{info.epochs_planned}",
-            str(info.best_epoch) if info.best_epoch else "-",
-            f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",
-            f"{info.f1:.4f}" if info.f1 is not None else "-",
-            Text(info.state, style=STATE_STYLES.get(info.state, "")),
-            format_modified(info.modified),
-        ]
+        values = {
+            "name": info.name,
+            "state": Text(info.state, style=STATE_STYLES.get(info.state, "")),
+            "epochs": f"{info.epochs_done}/{info.epochs_planned}",
+            "best": str(info.best_epoch) if info.best_epoch else "-",
+            "loss": f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",
+            "f1": f"{info.f1:.4f}" if info.f1 is not None else "-",
+            "model": info.model,
+            "dataset": info.dataset,
+            "modified": format_modified(info.modified),
+        }
+        return [values[key] for key in COLUMNS]
 
     def _show_empty(self, empty: bool) -> None:
         self.query_one("#empty-guide").display = empty and self.loaded
@@ -198,6 +209,7 @@ class ExperimentsScreen(Screen):
             lines = [
                 f"model      {config.get('model')}",
                 f"dataset    {config.get('dataset')}",
+                f"folder     {config.get('data_folder')}" if config.get("data_folder") else "",
                 f"epochs     {config.get('epochs')}",
                 f"batch size {config.get('batch_size')}",
                 f"lr         {config.get('learning_rate')}",
@@ -205,7 +217,7 @@ class ExperimentsScreen(Screen):
                 f"fraction   {config.get('percentage')}",
                 f"seed       {config.get('seed')}",
             ]
-            config_pane.update("\n".join(lines))
+            config_pane.update("\n".join(line for line in lines if line))
         else:
             config_pane.update("(no readable config)")
         chart.show(info.history, info.best_epoch, epochs_planned=info.epochs_planned)
@@ -249,6 +261,8 @@ class ExperimentsScreen(Screen):
                 event.stop()
             return
         # Type to filter: a printable key that is not a command starts the filter with itself.
+        if event.key in self.active_bindings:
+            return
         if event.is_printable and event.character and event.character.isalnum() and self.infos:
             filter_input.focus()
             filter_input.insert_text_at_cursor(event.character)

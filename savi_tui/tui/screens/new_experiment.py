@@ -114,7 +114,7 @@ class NewExperimentScreen(Screen):
             with Vertical(id="new-right"):
                 yield Static(id="model-description", markup=False)
                 yield SummaryPane(LOADING, id="model-summary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         models = self.query_one("#models", OptionList)

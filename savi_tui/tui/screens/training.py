@@ -50,7 +50,7 @@ class TrainingScreen(Screen):
         with Horizontal(id="run-bottom"):
             yield EpochTable(id="epochs")
             yield RichLog(id="events", wrap=True, markup=False, auto_scroll=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_all()
@@ -107,11 +107,11 @@ class TrainingScreen(Screen):
 
     def _update_progress(self) -> None:
         view = self.view
-        epoch = view.epoch if view.live else view.epochs_done
+        epoch = view.epoch if view.live or view.in_epoch else view.epochs_done
         self.query_one("#epoch-label", Label).update(f"Epoch {epoch}/{view.epochs}")
         self.query_one("#epoch-progress", ProgressBar).update(progress=view.epoch_fraction())
         self.query_one("#run-progress", ProgressBar).update(progress=view.run_fraction())
-        batch = f"batch {view.batch}/{view.batches}" if view.live and view.batches else ""
+        batch = f"batch {view.batch}/{view.batches}" if view.in_epoch else ""
         self.query_one("#epoch-eta", Label).update(f"{batch}  ETA {format_duration(view.epoch_eta())}")
         speed = f"{view.images_per_second:,.0f} img/s" if view.live and view.images_per_second else ""
         self.query_one("#run-eta", Label).update(f"{speed}  ETA {format_duration(view.run_eta())}")

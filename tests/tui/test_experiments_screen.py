@@ -1,0 +1,165 @@
+"""The experiments list: rows, filter, sort, detail pane, delete with its confirmation, guide."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Static
+from tui_helpers import make_app, make_experiment, make_four_experiments, wait_for
+
+from savi_tui.tui.screens.confirm import ConfirmScreen
+from savi_tui.tui.screens.error import ErrorScreen
+from savi_tui.tui.screens.experiments import ExperimentsScreen
+from savi_tui.tui.screens.help import HelpScreen
+from savi_tui.tui.screens.training import TrainingScreen
+from savi_tui.tui.widgets.loss_chart import LossChart
+
+
+def table_names(app) -> list[str]:
+    table = app.screen.query_one("#experiments", DataTable)
+    return [key.value for key in table.rows]
+
+
+async def loaded(pilot) -> None:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ExperimentsScreen) and pilot.app.screen.loaded,
+                   what="the experiments to load")
+    await pilot.pause()
+
+
+async def test_an_empty_root_shows_a_guide_to_the_first_run_not_a_table(tmp_path):
+    app = make_app(tmp_path / "experiments")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        guide = app.screen.query_one("#empty-guide", Static)
+        assert guide.display and not app.screen.query_one("#experiments").display
+        assert "Press n" in str(guide.render()) or "Press" in str(guide.content)
+        assert "d" not in app.screen.active_bindings or not app.screen.check_action("delete", ())
+
+
+async def test_the_table_lists_every_experiment_with_its_state_and_best_epoch(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one("#experiments", DataTable)
+        assert sorted(table_names(app)) == ["broken-run", "mnist-better-cnn", "mnist-convnet", "mnist-fc-baseline"]
+        row = dict(zip([c.value for c in table.columns], table.get_row("mnist-fc-baseline"), strict=True))
+        assert (row["epochs"], row["best"], str(row["state"])) == ("10/10", "8", "complete")
+        assert str(table.get_row("mnist-convnet")[1]) == "interrupted"
+        assert str(table.get_row("broken-run")[1]) == "corrupt"
+        assert table_names(app)[0] == "mnist-better-cnn"  # newest first
+
+
+async def test_typing_filters_and_bound_letters_still_act(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("c", "o", "n", "v")  # 'c' is not a command: it starts the filter; the rest is typed
+        assert app.screen.query_one("#filter", Input).value == "conv"
+        assert table_names(app) == ["mnist-convnet"]
+        await pilot.press("escape")  # clears the filter, back to the table
+        assert len(table_names(app)) == 4 and app.focused.id == "experiments"
+        await pilot.press("slash", "c", "n", "n", "enter")
+        assert table_names(app) == ["mnist-better-cnn"]
+
+
+async def test_sort_cycles_columns_and_reverses(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        screen = app.screen
+        await pilot.press("o")  # modified → name, ascending
+        assert screen.sort_column == "name"
+        assert table_names(app) == ["broken-run", "mnist-better-cnn", "mnist-convnet", "mnist-fc-baseline"]
+        await pilot.press("O")
+        assert table_names(app) == ["mnist-fc-baseline", "mnist-convnet", "mnist-better-cnn", "broken-run"]
+        assert "▼" in str(screen.query_one("#experiments", DataTable).columns["name"].label)
+
+
+async def test_the_detail_pane_follows_the_highlighted_row(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("o")  # by name: broken-run, mnist-better-cnn, mnist-convnet, mnist-fc-baseline
+        await pilot.press("down", "down", "down")
+        chart = app.screen.query_one("#detail-chart", LossChart)
+        assert len(chart.history) == 10 and chart.best_epoch == 8
+        assert "best epoch 8" in str(app.screen.query_one("#detail-metrics", Static).content)
+        await pilot.press("up")
+        assert len(chart.history) == 3 and chart.best_epoch == 3
+        assert "r resumes at epoch 4 batch 40" in str(app.screen.query_one("#detail-metrics", Static).content)
+
+
+async def test_delete_asks_first_and_cancel_keeps_the_folder(tmp_path):
+    root = tmp_path / "e"
+    make_experiment(root, "keep-me", epochs_done=1, epochs_planned=2)
+    app = make_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.focused.id == "no"  # Enter on the default answer keeps it
+        await pilot.press("enter")
+        assert isinstance(app.screen, ExperimentsScreen)
+        await pilot.press("d", "n")
+        await pilot.press("d", "escape")
+        await pilot.pause(0.2)
+        assert (root / "keep-me").is_dir() and table_names(app) == ["keep-me"]
+
+
+async def test_delete_with_confirmation_removes_the_experiment(tmp_path):
+    root = tmp_path / "e"
+    make_experiment(root, "old-run", epochs_done=1, epochs_planned=2)
+    make_experiment(root, "other", epochs_done=1, epochs_planned=2, minutes=5)
+    app = make_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("down")  # other (newest) → old-run
+        await pilot.press("d")
+        assert "old-run" in str(app.screen.query_one(".dialog-body", Static).content)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: table_names(app) == ["other"], what="the row to go")
+        assert not (root / "old-run").exists() and (root / "other").is_dir()
+
+
+async def test_resuming_a_corrupt_or_complete_experiment_explains_instead_of_training(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("o", "up", "up", "up")  # by name: broken-run first
+        await pilot.press("r")
+        assert isinstance(app.screen, ErrorScreen)
+        assert "corrupt" in app.screen.message
+        await pilot.press("escape", "down", "r")  # mnist-better-cnn is complete
+        assert isinstance(app.screen, ExperimentsScreen) and app.active_run is None
+        assert any("complete" in n.message for n in app._notifications)
+
+
+async def test_enter_opens_an_experiment_with_its_history(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("enter")  # mnist-better-cnn, newest
+        assert isinstance(app.screen, TrainingScreen)
+        chart = app.screen.query_one(LossChart)
+        assert [r.epoch for r in chart.history] == [1, 2, 3, 4, 5] and chart.best_epoch == 5
+        assert app.screen.query_one("#epochs", DataTable).row_count == 5
+        await pilot.press("escape")
+        assert isinstance(app.screen, ExperimentsScreen)
+
+
+async def test_help_lists_the_keys_of_the_current_screen(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        described = dict((description, key) for key, description in app.screen.keys)
+        for description in ("New", "Resume", "Delete", "Export ONNX", "Summary", "Filter", "Sort", "Quit"):
+            assert description in described
+        await pilot.press("escape")
+        assert isinstance(app.screen, ExperimentsScreen)

@@ -1,0 +1,89 @@
+"""Helpers for the app's tests: fixed experiments on disk (no torch), a fixed clock, polling."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+from savi_tui.core.atomic import atomic_write_json
+from savi_tui.core.config import TrainConfig
+from savi_tui.core.events import EpochRecord
+from savi_tui.core.experiments import create_experiment
+from savi_tui.tui.app import SaviApp
+
+FIXED_NOW = datetime(2026, 3, 14, 15, 9, 26)
+FIXED_MTIME = datetime(2026, 3, 14, 12, 0, 0).timestamp()
+
+
+def history(epochs: int, best: int | None = None) -> list[EpochRecord]:
+    """Plausible, fixed loss curves: the test loss bottoms out at ``best``."""
+    best = best or epochs
+    records = []
+    for epoch in range(1, epochs + 1):
+        train = 1.2 / (epoch + 0.5)
+        test = 0.9 / (epoch + 0.5) + 0.06 * max(0, epoch - best) ** 1.2
+        accuracy, f1 = 0.9 + 0.012 * min(epoch, best), 0.9 + 0.011 * min(epoch, best)
+        records.append(EpochRecord(epoch, train, test, accuracy, f1, 12.5))
+    return records
+
+
+def make_experiment(
+    root: Path,
+    name: str,
+    *,
+    model: str = "ModelFullyConnected",
+    epochs_done: int = 0,
+    epochs_planned: int = 5,
+    best: int | None = None,
+    finished: bool = False,
+    batch_idx: int = 0,
+    minutes: int = 0,
+) -> Path:
+    """An experiment folder as the trainer leaves it (config + progress; no checkpoints, no torch)."""
+    experiment = create_experiment(root, name, TrainConfig(model=model, epochs=epochs_planned, batch_size=64))
+    records = history(epochs_done, best)
+    best_epoch = (best or epochs_done) if epochs_done else None
+    atomic_write_json(
+        experiment.progress_path,
+        {
+            "epochs_done": epochs_done,
+            "epochs_planned": epochs_planned,
+            "batch_idx": batch_idx,
+            "finished": finished,
+            "best_epoch": best_epoch,
+            "best_test_loss": records[best_epoch - 1].test_loss if best_epoch else None,
+            "history": [r.to_dict() for r in records],
+            "error": None,
+            "updated": "2026-03-14T12:00:00+00:00",
+        },
+    )
+    stamp = FIXED_MTIME + 60 * minutes
+    for entry in experiment.path.iterdir():
+        os.utime(entry, (stamp, stamp))
+    return experiment.path
+
+
+def make_four_experiments(root: Path) -> None:
+    make_experiment(root, "mnist-fc-baseline", epochs_done=10, epochs_planned=10, best=8, finished=True, minutes=1)
+    make_experiment(root, "mnist-convnet", model="ModelConvNet", epochs_done=3, epochs_planned=10, batch_idx=40,
+                    minutes=2)
+    make_experiment(root, "mnist-better-cnn", model="ModelBetterCNN", epochs_done=5, epochs_planned=5, best=5,
+                    finished=True, minutes=3)
+    broken = make_experiment(root, "broken-run", epochs_done=0, minutes=0)
+    (broken / "config.json").write_text("{not json")
+    os.utime(broken / "config.json", (FIXED_MTIME, FIXED_MTIME))
+
+
+def make_app(experiments_root: Path, datasets_root: Path | None = None) -> SaviApp:
+    return SaviApp(experiments_root, datasets_root or experiments_root.parent / "no-datasets", clock=lambda: FIXED_NOW)
+
+
+async def wait_for(pilot, predicate, timeout: float = 30.0, what: str = "condition") -> None:
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
