@@ -20,7 +20,7 @@ import io
 import os
 from pathlib import Path
 
-from savi_tui.core.atomic import TEMP_MARK, atomic_write_bytes, atomic_write_text, fsync_dir
+from savi_tui.core.atomic import atomic_link, atomic_write_bytes, atomic_write_text
 from savi_tui.core.errors import CheckpointError
 
 FORMAT_VERSION = 1
@@ -83,11 +83,7 @@ def _replace_verified(
     if data is not None:
         atomic_write_bytes(path, data)
     else:
-        tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
-        tmp.unlink(missing_ok=True)
-        os.link(link_from, tmp)
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        atomic_link(link_from, path)
     atomic_write_text(checksum_path(path), digest + "\n")
 
 
