@@ -61,11 +61,12 @@ class RunView:
         )
         view.epoch = info.epochs_done
         if info.state == "interrupted":
-            view.log.append(
-                f"Interrupted after epoch {info.epochs_done}"
-                + (f", batch {info.batch_idx} of the next" if info.batch_idx else "")
-                + " — press r to resume."
+            where = (
+                f"in epoch {info.epochs_done + 1} after batch {info.batch_idx}"
+                if info.batch_idx
+                else f"after epoch {info.epochs_done}"
             )
+            view.log.append(f"Interrupted {where} — press r to resume.")
         return view
 
     @property
@@ -135,7 +136,7 @@ class RunView:
                 f"accuracy {record.test_accuracy:.2%}" + (" — new best" if event.is_best else "")
             )
         elif isinstance(event, ev.CheckpointSaved):
-            where = f"epoch {event.epoch}" + (f", batch {event.batch}" if event.batch else "")
+            where = f"epoch {event.epoch + 1}, batch {event.batch}" if event.batch else f"end of epoch {event.epoch}"
             self.log.append(f"Checkpoint saved ({where})")
         elif isinstance(event, ev.BestUpdated):
             self.log.append(f"New best: epoch {event.epoch}, test loss {event.test_loss:.4f} → best.pkl")
@@ -163,7 +164,7 @@ class RunView:
             return "?"
         epoch, batch = self.saved_at
         if batch:
-            return f"epoch {epoch} + {batch} batches of epoch {epoch + 1}"
+            return f"epoch {epoch + 1}, batch {batch}"
         return f"the end of epoch {epoch}"
 
     def status_line(self) -> str:

@@ -26,9 +26,9 @@ COLUMNS = {
     "best": ("Best", lambda i: i.best_epoch or 0),
     "loss": ("Test loss", lambda i: (i.best_test_loss is None, i.best_test_loss or 0.0)),
     "f1": ("F1", lambda i: i.f1 or 0.0),
+    "modified": ("Modified", lambda i: i.modified),
     "model": ("Model", lambda i: i.model),
     "dataset": ("Dataset", lambda i: i.dataset),
-    "modified": ("Modified", lambda i: i.modified),
 }
 STATE_STYLES = {"complete": "green", "interrupted": "yellow", "running": "bold cyan", "corrupt": "bold red"}
 
@@ -110,7 +110,13 @@ class ExperimentsScreen(Screen):
         self.set_interval(REFRESH_SECONDS, self._auto_reload)
 
     def on_screen_resume(self) -> None:
+        self._focus_table_unless_filtering()
         self.reload()
+
+    def _focus_table_unless_filtering(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if self.focused is None or (self.focused is filter_input and not filter_input.value):
+            self.query_one("#experiments", DataTable).focus()
 
     def _auto_reload(self) -> None:
         if self.app.screen is self:
@@ -159,7 +165,7 @@ class ExperimentsScreen(Screen):
             "best": str(info.best_epoch) if info.best_epoch else "-",
             "loss": f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",
             "f1": f"{info.f1:.4f}" if info.f1 is not None else "-",
-            "model": info.model,
+            "model": info.model.removeprefix("Model") or info.model,
             "dataset": info.dataset,
             "modified": format_modified(info.modified),
         }
@@ -169,6 +175,8 @@ class ExperimentsScreen(Screen):
         self.query_one("#empty-guide").display = empty and self.loaded
         for selector in ("#experiments", "#detail", "#filter"):
             self.query_one(selector).display = not empty
+        if not empty:
+            self._focus_table_unless_filtering()
 
     def _update_column_labels(self) -> None:
         table = self.query_one("#experiments", DataTable)

@@ -49,7 +49,7 @@ class TrainingScreen(Screen):
         yield Static(id="run-status")
         with Horizontal(id="run-bottom"):
             yield EpochTable(id="epochs")
-            yield RichLog(id="events", wrap=True, markup=False, auto_scroll=True)
+            yield RichLog(id="events", wrap=True, markup=False, auto_scroll=True, min_width=20)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

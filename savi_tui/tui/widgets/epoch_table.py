@@ -10,7 +10,7 @@ BEST_MARK = "★"
 
 
 class EpochTable(DataTable):
-    COLUMNS = ("Epoch", "Train loss", "Test loss", "Accuracy", "F1", "Time", "Best")
+    COLUMNS = ("Epoch", "Train", "Test", "Acc.", "F1", "Time", "Best")
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
