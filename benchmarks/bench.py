@@ -1,0 +1,537 @@
+"""savi-tui against the course's own training code, on this machine. One command:
+
+    make bench                      # everything, ~10-15 min on 2 cores
+    make bench QUICK=1              # fewer repeats, no course-settings time-to-accuracy
+    python benchmarks/bench.py --mnist DIR --only throughput,startup [--repeats 7] [--out results.json]
+
+Sections (``--only`` picks some):
+
+throughput  (a) the course's pipeline: torchvision MNIST + ToTensor() through a
+            DataLoader(batch_size=512, shuffle=True), eager, NCHW, Adam 1e-3; and
+            (b) savi-tui's Trainer with the same model, batch size, optimizer and
+            rate (the default recipe). Alternating repeats, warm-up excluded;
+            median images/s of each and the ratio b/a, per model. A third row shows
+            the fast recipe's own throughput (its own batch size and precision).
+tta         wall time of training until ModelConvNet first reaches 99.0 % test
+            accuracy (full 10k test set, checked after every epoch), for the
+            course's settings (default recipe) and the fast recipe; each in a fresh
+            process, whose peak RSS is the "full MNIST training" memory figure.
+app         images/s of the same training shown live by the Textual app
+            (headless, run_test) over images/s without it, alternating; and how
+            long a key takes to answer while it trains.
+startup     time until ``savi-tui --help`` has printed, and until the app's first
+            frame (headless run_test, from process start); whether torch was imported.
+
+Everything is measured, nothing is estimated, except the one line that says so:
+the course pipeline's own time to 99 % (epochs needed × its measured seconds
+per epoch) unless ``--course-tta`` trains it for real (~10 minutes more).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("throughput", "tta", "app", "startup")
+TARGET_ACCURACY = 0.99
+COURSE_BATCH = 512
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from savi_tui.core.device import available_cpus
+
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{cpu}, {available_cpus()} usable CPUs, {system}"
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def child(section: str, datasets: Path, *args: str) -> dict:
+    """Run one measurement in a fresh interpreter; return its JSON answer plus its peak RSS."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", section, "--datasets", str(datasets), *args]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"{section} child failed:\n{done.stderr[-3000:]}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def config(model: str, **overrides):
+    from savi_tui.core.config import TrainConfig
+    from savi_tui.core.recipes import FAST_DEFAULTS
+
+    values = dict(model=model, batch_size=COURSE_BATCH, epochs=2, learning_rate=1e-3, optimizer="adam", device="cpu")
+    if overrides.get("recipe") == "fast":
+        values.update(FAST_DEFAULTS)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+# --- (a) the course's pipeline ------------------------------------------------------
+
+
+class CoursePipeline:
+    """The course's code path: torchvision dataset, ToTensor, DataLoader, eager NCHW."""
+
+    def __init__(self, datasets: Path, model: str) -> None:
+        import torch
+        from torchvision import datasets as tv_datasets
+        from torchvision import transforms
+
+        from savi_tui.core import networks
+
+        dataset = tv_datasets.MNIST(str(datasets), train=True, download=False, transform=transforms.ToTensor())
+        self.loader = torch.utils.data.DataLoader(dataset, batch_size=COURSE_BATCH, shuffle=True)
+        self.test = tv_datasets.MNIST(str(datasets), train=False, download=False, transform=transforms.ToTensor())
+        self.model = getattr(networks, model)()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+
+    def images_per_second(self, warmup: int, batches: int) -> float:
+        """Train ``warmup`` then ``batches`` batches, the loader's work included; images/s of the timed part."""
+        count, started = 0, None
+        for step, (images, labels) in enumerate(self.loader):
+            if step == warmup:
+                count, started = 0, time.perf_counter()
+            self.optimizer.zero_grad()
+            loss = self.loss_fn(self.model(images), labels)
+            loss.backward()
+            self.optimizer.step()
+            count += images.shape[0]
+            if step + 1 == warmup + batches:
+                break
+        return count / (time.perf_counter() - started)
+
+    def accuracy(self) -> float:
+        import torch
+
+        loader = torch.utils.data.DataLoader(self.test, batch_size=COURSE_BATCH)
+        correct = 0
+        self.model.eval()
+        with torch.no_grad():
+            for images, labels in loader:
+                correct += int((self.model(images).argmax(1) == labels).sum())
+        self.model.train()
+        return correct / len(self.test)
+
+
+# --- (b) savi-tui's trainer ----------------------------------------------------------
+
+
+def trainer_images_per_second(cfg, datasets: Path, *, measure_epochs: int = 1) -> float:
+    """Train with the real Trainer; images/s over the last ``measure_epochs`` epochs, training only.
+
+    The first epoch is warm-up. Timing runs from the epoch's first BatchProgress to
+    its last (always sent), so evaluation and checkpoints are not counted.
+    """
+    from savi_tui.core import events as ev
+    from savi_tui.core.runs import new_run
+
+    cfg.epochs = measure_epochs + 1
+    spans: dict[int, list] = {}
+
+    def on_event(event) -> None:
+        if isinstance(event, ev.BatchProgress) and event.epoch > 1:
+            span = spans.setdefault(event.epoch, [time.perf_counter(), event.batch, None, None])
+            span[2], span[3] = time.perf_counter(), event.batch
+
+    with tempfile.TemporaryDirectory() as root:
+        trainer = new_run(cfg, root=root, datasets_root=datasets, on_event=on_event)
+        size = len(trainer.data.train)
+        trainer.run()
+    images = seconds = 0.0
+    for first_time, first_batch, last_time, last_batch in spans.values():
+        images += min(last_batch * cfg.batch_size, size) - first_batch * cfg.batch_size
+        seconds += last_time - first_time
+    return images / seconds
+
+
+def section_throughput(datasets: Path, repeats: int, quick: bool) -> dict:
+    from savi_tui.core.device import resolve_device
+
+    resolve_device("cpu")  # the same thread count for both sides: the CPUs this process may use
+    plans = {
+        # model: (course warm-up batches, timed batches, savi fraction of MNIST per epoch)
+        "ModelFullyConnected": (3, 30 if quick else 60, 1.0),
+        "ModelConvNet": (2, 8 if quick else 12, 0.1),
+    }
+    results = {}
+    for model, (warmup, batches, fraction) in plans.items():
+        course = CoursePipeline(datasets, model)
+        a, b, fast = [], [], []
+        for repeat in range(repeats):
+            # alternate which side goes first, so drifting load hits both alike
+            order = ("a", "b") if repeat % 2 == 0 else ("b", "a")
+            for side in order:
+                if side == "a":
+                    a.append(course.images_per_second(warmup, batches))
+                else:
+                    b.append(trainer_images_per_second(config(model, percentage=fraction), datasets))
+            if model == "ModelConvNet":
+                fast.append(trainer_images_per_second(config(model, recipe="fast", percentage=fraction), datasets))
+            print(f"  {model} repeat {repeat + 1}: course {a[-1]:,.0f}/s, savi-tui {b[-1]:,.0f}/s", file=sys.stderr)
+        results[model] = {
+            "course": median(a),
+            "savi": median(b),
+            "ratio": median(b) / median(a),
+            "ratios": [y / x for x, y in zip(a, b, strict=True)],
+            "course_all": a,
+            "savi_all": b,
+        }
+        if fast:
+            results[model]["fast"] = median(fast)
+            results[model]["fast_ratio"] = median(fast) / median(a)
+    return results
+
+
+# --- time to accuracy and memory ---------------------------------------------------
+
+
+def child_tta(datasets: Path, recipe: str, max_epochs: int) -> dict:
+    """Train ModelConvNet on full MNIST until the first epoch at ≥ 99.0 %; report times and peak RSS."""
+    from savi_tui.core import events as ev
+    from savi_tui.core.recipes import FAST_DEFAULTS
+    from savi_tui.core.runs import new_run
+
+    epochs = FAST_DEFAULTS["epochs"] if recipe == "fast" else max_epochs
+    cfg = config("ModelConvNet", recipe=recipe, epochs=epochs)
+    marks: dict = {"epochs": []}
+
+    def on_event(event) -> None:
+        if isinstance(event, ev.RunStarted):
+            marks["start"] = time.perf_counter()
+        elif isinstance(event, ev.EpochFinished):
+            record = event.record
+            marks["epochs"].append((record.epoch, record.test_accuracy, record.seconds))
+            if record.test_accuracy >= TARGET_ACCURACY and "reached" not in marks:
+                marks["reached"] = (record.epoch, time.perf_counter() - marks["start"])
+                trainer.request_stop()
+
+    with tempfile.TemporaryDirectory() as root:
+        trainer = new_run(cfg, root=root, datasets_root=datasets, on_event=on_event)
+        trainer.run()
+    reached = marks.get("reached")
+    return {
+        "recipe": recipe,
+        "config": cfg.to_dict(),
+        "epochs": marks["epochs"],
+        "reached_epoch": reached[0] if reached else None,
+        "wall_seconds": reached[1] if reached else None,
+        "epoch_seconds": sum(s for e, _, s in marks["epochs"] if reached and e <= reached[0]) if reached else None,
+        "best_accuracy": max(a for _, a, _ in marks["epochs"]),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def child_course_tta(datasets: Path, max_epochs: int) -> dict:
+    """The course's pipeline itself, full epochs, test accuracy after each (not timed)."""
+    from savi_tui.core.device import resolve_device
+
+    resolve_device("cpu")
+    course = CoursePipeline(datasets, "ModelConvNet")
+    steps = len(course.loader)
+    train_seconds, epochs = 0.0, []
+    for epoch in range(1, max_epochs + 1):
+        rate = course.images_per_second(0, steps)
+        train_seconds += len(course.loader.dataset) / rate
+        accuracy = course.accuracy()
+        epochs.append((epoch, accuracy, train_seconds))
+        print(f"  course epoch {epoch}: {accuracy:.4f} after {train_seconds:.0f} s", file=sys.stderr)
+        if accuracy >= TARGET_ACCURACY:
+            return {"reached_epoch": epoch, "train_seconds": train_seconds, "epochs": epochs}
+    return {"reached_epoch": None, "train_seconds": train_seconds, "epochs": epochs}
+
+
+# --- the app -----------------------------------------------------------------------
+
+
+def child_app_overhead(datasets: Path, repeats: int, fraction: float) -> dict:
+    """Images/s of the same ModelConvNet training, plain and shown live by the app, alternating."""
+    import asyncio
+
+    try:
+        from savi_tui.tui.app import SaviApp
+    except ImportError as error:
+        return {"error": f"the app is not importable: {error}"}
+    from savi_tui.core.experiments import open_experiment
+
+    def cfg():  # the same two-epoch training on both sides; epoch 1 is warm-up
+        return config("ModelConvNet", percentage=fraction, epochs=2)
+
+    async def in_app(latencies: list) -> float:
+        from savi_tui.tui.screens.help import HelpScreen
+
+        with tempfile.TemporaryDirectory() as root:
+            app = SaviApp(root, datasets)
+            async with app.run_test(size=(120, 40)) as pilot:
+                app.start_training(config=cfg(), name="bench")
+                await pilot.pause()
+                while app.active_run is None or not app.active_run.done.is_set():
+                    await asyncio.sleep(0.25)
+                    if len(latencies) < 40 and app.active_run.trainer is not None:
+                        started = time.perf_counter()
+                        await pilot.press("question_mark")
+                        while not isinstance(app.screen, HelpScreen):
+                            await asyncio.sleep(0.001)
+                        latencies.append(time.perf_counter() - started)
+                        await pilot.press("escape")
+                        await pilot.pause()
+                progress = json.loads(open_experiment(Path(root), "bench").progress_path.read_text())
+            # epoch 2's seconds (training and its evaluation), as the plain run measures them
+            return progress["history"][-1]["seconds"]
+
+    def plain_epoch_seconds() -> float:
+        from savi_tui.core import events as ev
+        from savi_tui.core.runs import new_run
+
+        seconds = []
+        on_event = lambda e: seconds.append(e.record.seconds) if isinstance(e, ev.EpochFinished) else None  # noqa: E731
+        with tempfile.TemporaryDirectory() as root:
+            new_run(cfg(), root=root, datasets_root=datasets, on_event=on_event).run()
+        return seconds[-1]
+
+    plain_s, app_s, latencies = [], [], []
+    for repeat in range(repeats):
+        order = ("plain", "app") if repeat % 2 == 0 else ("app", "plain")
+        for side in order:
+            if side == "plain":
+                plain_s.append(plain_epoch_seconds())
+            else:
+                app_s.append(asyncio.run(in_app(latencies)))
+        print(f"  app repeat {repeat + 1}: plain {plain_s[-1]:.2f} s, app {app_s[-1]:.2f} s an epoch", file=sys.stderr)
+    images = round(60000 * fraction)
+    plain_rate = [images / s for s in plain_s]
+    app_rate = [images / s for s in app_s]
+    return {
+        "plain": median(plain_rate),
+        "app": median(app_rate),
+        "overhead": 1 - median(app_rate) / median(plain_rate),
+        "plain_all": plain_rate,
+        "app_all": app_rate,
+        "key_median_ms": 1000 * median(latencies) if latencies else None,
+        "key_max_ms": 1000 * max(latencies) if latencies else None,
+        "key_presses": len(latencies),
+    }
+
+
+# --- start-up ----------------------------------------------------------------------
+
+
+def child_first_frame(datasets: Path, started: float) -> dict:
+    import asyncio
+
+    async def first_frame() -> float:
+        from savi_tui.tui.app import SaviApp
+
+        with tempfile.TemporaryDirectory() as root:
+            app = SaviApp(root, datasets)
+            async with app.run_test(size=(120, 40)) as pilot:
+                await pilot.pause()
+                return time.time() - started
+
+    seconds = asyncio.run(first_frame())
+    return {"seconds": seconds, "torch_imported": "torch" in sys.modules}
+
+
+def section_startup(datasets: Path, repeats: int) -> dict:
+    script = Path(sys.executable).with_name("savi-tui")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "savi_tui"]
+    help_times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([*command, "--help"], capture_output=True, check=True)
+        help_times.append(time.perf_counter() - started)
+    probe = (
+        "import sys\nfrom savi_tui import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules)"
+    )
+    torch_on_help = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.split()[-1]
+    frames, frame_torch = [], None
+    for _ in range(repeats):
+        try:
+            answer = child("first-frame", datasets, "--started", repr(time.time()))
+        except RuntimeError as error:
+            return {"help": median(help_times), "help_torch": torch_on_help == "True", "frame_error": str(error)[-500:]}
+        frames.append(answer["seconds"])
+        frame_torch = answer["torch_imported"]
+    return {
+        "help": median(help_times),
+        "help_torch": torch_on_help == "True",
+        "frame": median(frames),
+        "frame_torch": frame_torch,
+    }
+
+
+# --- report ------------------------------------------------------------------------
+
+
+def report(results: dict) -> str:
+    lines = [f"Machine: {results['machine']}", f"torch {results['torch']}, {results['date']}", ""]
+    lines += ["| measure | course pipeline (a) | savi-tui (b) | b/a | target |", "|---|---|---|---|---|"]
+    throughput = results.get("throughput", {})
+    targets = {"ModelFullyConnected": 10.0, "ModelConvNet": 1.6}
+    for model, r in throughput.items():
+        ok = "✓" if r["ratio"] >= targets[model] else "✗"
+        lines.append(
+            f"| {model} training, images/s (median of {len(r['course_all'])}, bs 512, Adam 1e-3) | "
+            f"{r['course']:,.0f} | {r['savi']:,.0f} | **{r['ratio']:.1f}x** | ≥ {targets[model]}x {ok} |"
+        )
+        if "fast" in r:
+            lines.append(
+                f"| {model}, fast recipe (its batch size and precision), images/s | {r['course']:,.0f} | "
+                f"{r['fast']:,.0f} | {r['fast_ratio']:.1f}x | |"
+            )
+    tta = results.get("tta", {})
+    if tta:
+        fast, default, course = tta.get("fast"), tta.get("default"), tta.get("course")
+        course_cell = "not run"
+        if course and course.get("reached_epoch"):
+            course_cell = f"{course['train_seconds']:.0f} s (epoch {course['reached_epoch']}, training only)"
+        elif default and default.get("reached_epoch") and "ModelConvNet" in throughput:
+            seconds = default["reached_epoch"] * 60000 / throughput["ModelConvNet"]["course"]
+            course_cell = f"≈ {seconds:.0f} s (estimate: {default['reached_epoch']} epochs at its measured rate)"
+        if default:
+            cell = _tta_cell(default)
+            lines.append(
+                f"| ModelConvNet to 99.0 % test accuracy, course's settings (bs 512, Adam 1e-3) | "
+                f"{course_cell} | {cell} | | |"
+            )
+        if fast:
+            ok = "✓" if fast["wall_seconds"] is not None and fast["wall_seconds"] <= 30 else "✗"
+            lines.append(f"| ModelConvNet to 99.0 %, fast recipe | | {_tta_cell(fast)} | | ≤ 30 s {ok} |")
+        rss = [r["peak_rss_mb"] for r in (fast, default) if r]
+        if rss:
+            ok = "✓" if max(rss) <= 1536 else "✗"
+            lines.append(f"| peak RSS, full MNIST training (ModelConvNet) | | {max(rss):,.0f} MB | | ≤ 1.5 GB {ok} |")
+    app = results.get("app")
+    if app:
+        if "error" in app:
+            lines.append(f"| app overhead | | {app['error']} | | ≤ 5 % |")
+        else:
+            ok = "✓" if app["overhead"] <= 0.05 else "✗"
+            lines.append(
+                f"| app overhead: images/s live in the app / without (ModelConvNet) | {app['plain']:,.0f} | "
+                f"{app['app']:,.0f} | {100 * app['overhead']:+.1f} % | ≤ 5 % {ok} |"
+            )
+            if app["key_median_ms"] is not None:
+                ok = "✓" if app["key_max_ms"] <= 100 else "✗"
+                lines.append(
+                    f"| key answer while training (median / max of {app['key_presses']}) | | "
+                    f"{app['key_median_ms']:.0f} / {app['key_max_ms']:.0f} ms | | ≤ 100 ms {ok} |"
+                )
+    start = results.get("startup")
+    if start:
+        ok = "✓" if start["help"] <= 0.5 and not start["help_torch"] else "✗"
+        torch_note = "torch imported!" if start["help_torch"] else "no torch"
+        lines.append(f"| `savi-tui --help` printed | | {start['help']:.2f} s ({torch_note}) | | ≤ 0.5 s {ok} |")
+        if "frame" in start:
+            ok = "✓" if start["frame"] <= 1.0 and not start["frame_torch"] else "✗"
+            torch_note = "torch imported!" if start["frame_torch"] else "no torch"
+            lines.append(f"| app's first frame (headless) | | {start['frame']:.2f} s ({torch_note}) | | ≤ 1 s {ok} |")
+        else:
+            lines.append(f"| app's first frame | | failed: {start['frame_error'][-120:]} | | ≤ 1 s |")
+    return "\n".join(lines)
+
+
+def _tta_cell(r: dict) -> str:
+    if r["reached_epoch"] is None:
+        return f"not reached (best {100 * r['best_accuracy']:.2f} %)"
+    accuracy = next(a for e, a, _ in r["epochs"] if e == r["reached_epoch"])
+    return f"{r['wall_seconds']:.1f} s (epoch {r['reached_epoch']}, {100 * accuracy:.2f} %)"
+
+
+# --- main --------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mnist", help="folder with the four MNIST IDX files; else MNIST under SAVI_DATASETS")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the course settings' time to 99 %%")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {','.join(SECTIONS)}")
+    parser.add_argument("--repeats", type=int, help="alternating repeats per comparison (default 5, quick 3)")
+    parser.add_argument("--course-tta", action="store_true", help="also train the course pipeline itself to 99 %%")
+    parser.add_argument("--out", help="write all results as JSON here too")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--datasets", help=argparse.SUPPRESS)
+    parser.add_argument("--recipe", default="default", help=argparse.SUPPRESS)
+    parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (3 if args.quick else 5)
+
+    if args.child:
+        datasets = Path(args.datasets)
+        answer = {
+            "tta": lambda: child_tta(datasets, args.recipe, max_epochs=15),
+            "course-tta": lambda: child_course_tta(datasets, max_epochs=15),
+            "app": lambda: child_app_overhead(datasets, repeats, fraction=0.2),
+            "first-frame": lambda: child_first_frame(datasets, args.started),
+        }[args.child]()
+        print(json.dumps(answer))
+        return 0
+
+    from savi_tui.core.data import default_datasets_root, import_idx
+
+    if args.mnist:
+        datasets = Path(tempfile.mkdtemp(prefix="savi_bench_"))
+        import_idx(args.mnist, "mnist", datasets)
+    else:
+        datasets = default_datasets_root()
+    sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    import torch
+
+    results: dict = {"machine": machine(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+    del torch
+    for section in sections:
+        started = time.perf_counter()
+        print(f"[{section}]", file=sys.stderr)
+        if section == "throughput":
+            results["throughput"] = section_throughput(datasets, repeats, args.quick)
+        elif section == "tta":
+            tta = {"fast": child("tta", datasets, "--recipe", "fast")}
+            print(f"  fast recipe: {tta['fast']}", file=sys.stderr)
+            if not args.quick:
+                tta["default"] = child("tta", datasets, "--recipe", "default")
+                print(f"  course settings: {tta['default']}", file=sys.stderr)
+            if args.course_tta:
+                tta["course"] = child("course-tta", datasets)
+            results["tta"] = tta
+        elif section == "app":
+            results["app"] = child("app", datasets, "--repeats", str(repeats))
+        elif section == "startup":
+            results["startup"] = section_startup(datasets, repeats)
+        print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
