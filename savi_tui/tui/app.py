@@ -225,19 +225,23 @@ class SaviApp(App[int]):
             screen.refresh_all()
         self.refresh_bindings()
         if run.quit_when_saved:
-            self.exit(0)
+            self.quit_with(0)
+
+    def quit_with(self, code: int) -> None:
+        """Exit; ``code`` is both the app's result and the process exit code ``run_app`` returns."""
+        self.exit(code, return_code=code)
 
     def action_interrupt(self) -> None:
         """Ctrl+C: stop after this batch and save; a second press within a few seconds quits at once."""
         run = self.training_run()
         if run is None:
-            self.exit(0)
+            self.quit_with(0)
             return
         now = time.monotonic()
         if run.stop_requested_at is not None:
             if now - run.stop_requested_at <= DOUBLE_PRESS_SECONDS:
                 self.hard_quit = True
-                self.exit(130)
+                self.quit_with(130)
                 return
             run.stop_requested_at = now
             self.notify("Still saving. Press Ctrl+C again to quit at once.", severity="warning")
@@ -257,7 +261,7 @@ class SaviApp(App[int]):
         """q / Ctrl+Q: while training, ask, then save before quitting."""
         run = self.training_run()
         if run is None:
-            self.exit(0)
+            self.quit_with(0)
             return
         if run.stop_requested_at is not None:
             run.quit_when_saved = True
@@ -268,7 +272,7 @@ class SaviApp(App[int]):
             if not yes:
                 return
             if not run.live:
-                self.exit(0)
+                self.quit_with(0)
                 return
             run.quit_when_saved = True
             self._stop(run)
@@ -292,7 +296,7 @@ class SaviApp(App[int]):
                 self.hard_quit = True
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self.exit, 128 + signum)
+            loop.call_soon_threadsafe(self.quit_with, 128 + signum)
 
     # -- opening, resuming, showing ------------------------------------------
 

@@ -1,0 +1,231 @@
+"""The flows a user goes through with real (tiny) trainings: start, Ctrl+C, resume, quit, signals, export."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+
+from textual.widgets import Input, Static
+
+from savi_tui.core.config import TrainConfig
+from savi_tui.core.experiments import read_experiment_info
+from savi_tui.core.runs import new_run
+from savi_tui.tui.screens.confirm import ConfirmScreen
+from savi_tui.tui.screens.error import ErrorScreen
+from savi_tui.tui.screens.experiments import ExperimentsScreen
+from savi_tui.tui.screens.export import ExportScreen
+from savi_tui.tui.screens.new_experiment import NewExperimentScreen
+from savi_tui.tui.screens.training import TrainingScreen
+from savi_tui.tui.widgets.loss_chart import LossChart
+from tui_helpers import FIXED_NOW, make_app, make_experiment, wait_for
+
+NAME = FIXED_NOW.strftime("%Y-%m-%d_%H%M%S") + "_ModelFullyConnected"
+
+
+async def open_form(pilot, **values) -> NewExperimentScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ExperimentsScreen) and pilot.app.screen.loaded)
+    await pilot.press("n")
+    screen = pilot.app.screen
+    assert isinstance(screen, NewExperimentScreen)
+    for field, value in values.items():
+        screen.query_one(f"#{field}", Input).value = str(value)
+    return screen
+
+
+async def start_training(pilot, epochs: int, batch_size: int = 16):
+    """New experiment with the generated name → Start; returns once batches are flowing."""
+    await open_form(pilot, epochs=epochs, batch_size=batch_size)
+    await pilot.press("ctrl+s")
+    app = pilot.app
+    assert isinstance(app.screen, TrainingScreen)
+    await wait_for(pilot, lambda: app.active_run.view.state == "running" and app.active_run.view.batch >= 1,
+                   what="the first batches")
+    return app.active_run
+
+
+def progress_of(root, name=NAME) -> dict:
+    return json.loads((root / name / "progress.json").read_text())
+
+
+async def test_new_training_ctrl_c_saves_then_resume_from_the_list_completes(tmp_path, tiny_mnist_root):
+    root = tmp_path / "e"
+    app = make_app(root, tiny_mnist_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        run = await start_training(pilot, epochs=3, batch_size=4)
+        screen = app.screen
+        await pilot.press("ctrl+c")
+        assert any(n.message == "Stopping after this batch — saving…" for n in app._notifications)
+        assert run.view.state in ("stopping", "stopped")  # the trainer may have saved already
+        await wait_for(pilot, lambda: run.view.state == "stopped", what="the save")
+        await pilot.pause()
+        status = str(screen.query_one("#run-status", Static).content)
+        assert "Saved at" in status and f"savi-tui train --resume {NAME}" in status
+        saved_epoch, saved_batch = run.view.saved_at
+        assert (root / NAME / "status.pkl").is_file()
+        assert progress_of(root)["batch_idx"] == saved_batch and progress_of(root)["epochs_done"] == saved_epoch
+        assert not progress_of(root)["finished"]
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.infos
+                       and app.screen.infos[0].state == "interrupted", what="the list to show it interrupted")
+        await pilot.press("r")
+        resumed = app.active_run
+        assert resumed is not run and isinstance(app.screen, TrainingScreen)
+        await wait_for(pilot, lambda: resumed.view.state == "finished", timeout=60, what="the resumed run to finish")
+        started = next(line for line in resumed.view.log if line.startswith("Resumed at"))
+        assert f"epoch {saved_epoch + 1}/3" in started
+        assert (f"batch {saved_batch}/64" in started) == (saved_batch > 0)
+        assert [r.epoch for r in app.screen.query_one(LossChart).history] == [1, 2, 3]
+    info = read_experiment_info(root / NAME)
+    assert info.state == "complete" and info.epochs_done == 3
+
+
+async def test_a_second_ctrl_c_while_saving_quits_at_once(tmp_path, tiny_mnist_root, monkeypatch):
+    from savi_tui.core.trainer import Trainer
+
+    saving = threading.Event()
+    save_status = Trainer._save_status
+
+    def slow_save(trainer):  # a slow disk: the save takes a while
+        saving.set()
+        time.sleep(1.5)
+        save_status(trainer)
+
+    monkeypatch.setattr(Trainer, "_save_status", slow_save)
+    app = make_app(tmp_path / "e", tiny_mnist_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        run = await start_training(pilot, epochs=50)
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: saving.is_set(), what="the save to begin")
+        await pilot.press("ctrl+c")
+        assert app.return_code == 130 and app.hard_quit  # did not wait for the save
+        assert run.live
+    assert run.done.wait(30)  # (run_app leaves with os._exit; here the thread finishes its save)
+
+
+async def test_q_while_training_asks_and_keep_training_keeps_it(tmp_path, tiny_mnist_root):
+    root = tmp_path / "e"
+    app = make_app(root, tiny_mnist_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        run = await start_training(pilot, epochs=50)
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert isinstance(app.screen, TrainingScreen) and run.live and run.stop_requested_at is None
+        await pilot.press("ctrl+q", "y")
+        await wait_for(pilot, lambda: app.return_code is not None, what="the app to exit after saving")
+        assert not run.live and run.view.state == "stopped"
+    assert app.return_code == 0 and not app.hard_quit
+    assert (root / NAME / "status.pkl").is_file() and not progress_of(root)["finished"]
+
+
+async def test_sigterm_waits_for_the_trainer_to_save_then_exits(tmp_path, tiny_mnist_root):
+    root = tmp_path / "e"
+    app = make_app(root, tiny_mnist_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        run = await start_training(pilot, epochs=50)
+        app.stop_for_signal(signal.SIGTERM)  # what run_app's handler calls, in the main thread
+        assert not run.live  # it returned only after the trainer had saved
+        await wait_for(pilot, lambda: app.return_code is not None, what="the app to exit")
+    assert app.return_code == 128 + signal.SIGTERM
+    assert read_experiment_info(root / NAME).state == "interrupted"
+    assert (root / NAME / "status.pkl").is_file()
+
+
+async def test_a_second_training_is_refused_with_a_message(tmp_path, tiny_mnist_root):
+    root = tmp_path / "e"
+    make_experiment(root, "older-interrupted", epochs_done=1, epochs_planned=3)
+    app = make_app(root, tiny_mnist_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        run = await start_training(pilot, epochs=50)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+        await pilot.press("n")
+        app.screen.query_one("#name", Input).value = "second"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, NewExperimentScreen) and app.active_run is run
+        assert any("One training at a time" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.infos and len(app.screen.infos) == 2)
+        app.screen.query_one("#experiments").move_cursor(row=app.screen.visible_infos().index(
+            next(i for i in app.screen.visible_infos() if i.name == "older-interrupted")))
+        await pilot.press("r")
+        assert app.active_run is run and isinstance(app.screen, ExperimentsScreen)
+        await pilot.press("t")  # back to the training, then stop it
+        assert isinstance(app.screen, TrainingScreen) and app.screen.view is run.view
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not run.live)
+    assert not (root / "second").exists()
+
+
+async def test_invalid_values_are_refused_inline_and_nothing_starts(tmp_path, tiny_mnist_root):
+    root = tmp_path / "e"
+    app = make_app(root, tiny_mnist_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(pilot)
+        screen.query_one("#epochs", Input).focus()
+        await pilot.press("ctrl+a", "ctrl+k", "0")  # keyboard only: clear the field and type 0
+        error = screen.query_one("#form-error", Static)
+        assert "epochs must be a whole number from 1 to 100000" in str(error.content)
+        assert screen.query_one("#epochs", Input).has_class("-invalid")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, NewExperimentScreen) and app.active_run is None
+        for field, value, message in (
+            ("learning_rate", "fast", "learning rate must be a number"),
+            ("percentage", "1.5", "fraction of examples must be in (0, 1]"),
+            ("name", "../evil", "invalid experiment name"),
+        ):
+            screen.query_one("#epochs", Input).value = "2"
+            widget = screen.query_one(f"#{field}", Input)
+            valid, widget.value = widget.value, value
+            await pilot.press("ctrl+s")
+            assert message in str(error.content), field
+            assert app.active_run is None and app.focused.id == field
+            widget.value = valid
+        assert not root.exists() or not any(root.iterdir())
+
+
+async def test_a_failing_start_shows_an_error_modal_not_a_traceback(tmp_path, tiny_mnist_root):
+    app = make_app(tmp_path / "e", tiny_mnist_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(pilot, epochs=1)
+        screen.query_one("#dataset").value = "folder"
+        screen.query_one("#data_folder", Input).value = str(tmp_path / "missing")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), what="the error modal")
+        assert app.screen.title_text == "Training failed"
+        assert "missing" in app.screen.message and "Traceback" not in app.screen.message
+        await pilot.press("escape")
+        assert isinstance(app.screen, TrainingScreen) and app.screen.view.state == "failed"
+    assert not (tmp_path / "e").exists() or not any((tmp_path / "e").iterdir())
+
+
+async def test_export_from_the_command_palette_shows_the_file_and_its_checks(tmp_path, tiny_mnist_root):
+    root = tmp_path / "e"
+    new_run(TrainConfig(epochs=1, batch_size=64), root=root, name="trained", datasets_root=tiny_mnist_root).run()
+    app = make_app(root, tiny_mnist_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"export onnx")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), timeout=60, what="the export modal")
+        body = str(app.screen.query_one("#export-body", Static).content)
+        assert str(root / "trained" / "model.onnx") in body
+        assert "onnx.checker: passed" in body and "netron.app" in body
+        assert (root / "trained" / "model.onnx").stat().st_size > 1000
+
+
+async def test_export_without_a_checkpoint_explains_in_a_modal(tmp_path):
+    root = tmp_path / "e"
+    make_experiment(root, "untrained", epochs_done=0, epochs_planned=2)
+    app = make_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), timeout=60, what="the error modal")
+        assert app.screen.title_text == "ONNX export failed"
+        assert "no checkpoint yet" in app.screen.message
