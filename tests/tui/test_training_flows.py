@@ -8,6 +8,7 @@ import threading
 import time
 
 from textual.widgets import Input, Static
+from tui_helpers import FIXED_NOW, make_app, make_experiment, wait_for
 
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.experiments import read_experiment_info
@@ -19,7 +20,6 @@ from savi_tui.tui.screens.export import ExportScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
 from savi_tui.tui.screens.training import TrainingScreen
 from savi_tui.tui.widgets.loss_chart import LossChart
-from tui_helpers import FIXED_NOW, make_app, make_experiment, wait_for
 
 NAME = FIXED_NOW.strftime("%Y-%m-%d_%H%M%S") + "_ModelFullyConnected"
 
