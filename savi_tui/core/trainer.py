@@ -57,15 +57,15 @@ class Trainer:
     def run(self) -> str:
         """Train; return ``"finished"`` or ``"stopped"``. Errors emit ``Failed`` and propagate."""
         with self.experiment.lock():
-            remove_temp_files(self.experiment.path)
-            if self.extend_to_epochs and self.extend_to_epochs > self.config.epochs:
-                self.config.epochs = self.extend_to_epochs
-                self.experiment.write_config(self.config)
             try:
+                remove_temp_files(self.experiment.path)
+                if self.extend_to_epochs and self.extend_to_epochs > self.config.epochs:
+                    self.config.epochs = self.extend_to_epochs
+                    self.experiment.write_config(self.config)
                 return self._train()
             except BaseException as error:
                 message = str(error) if isinstance(error, SaviError) else f"{type(error).__name__}: {error}"
-                self._write_progress(error=message)
+                self._record_failure(message)
                 self.on_event(ev.Failed(message))
                 raise
 
@@ -231,7 +231,16 @@ class Trainer:
         save_checkpoint(self.experiment.status_path, self._payload("status"), keep_previous=True)
         self.on_event(ev.CheckpointSaved(str(self.experiment.status_path), self.epoch_idx + 1, self.batch_idx))
 
-    def _write_progress(self, *, finished: bool = False, error: str | None = None) -> None:
+    def _record_failure(self, message: str) -> None:
+        """Add the error to progress.json as it stands; never hides the error that stopped the run."""
+        try:
+            progress = self.experiment.read_progress()
+            progress = progress if isinstance(progress, dict) else {}
+            atomic_write_json(self.experiment.progress_path, {**progress, "error": message})
+        except (OSError, SaviError):  # a full disk fails this too; a damaged progress.json stays as it is
+            pass
+
+    def _write_progress(self, *, finished: bool = False) -> None:
         atomic_write_json(
             self.experiment.progress_path,
             {
@@ -242,7 +251,7 @@ class Trainer:
                 "best_epoch": self.best_epoch,
                 "best_test_loss": self.best_test_loss,
                 "history": [r.to_dict() for r in self.history],
-                "error": error,
+                "error": None,
                 "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             },
         )
