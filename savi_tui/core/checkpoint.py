@@ -79,6 +79,8 @@ def _replace_verified(
     path: Path, digest: str, *, data: bytes | None = None, link_from: Path | None = None, current: str | None = None
 ) -> None:
     current = current or _file_sha256(path)
+    if current not in _read_checksums(path):
+        current = None  # a damaged or unverified file is never vouched for
     atomic_write_text(checksum_path(path), "\n".join(d for d in (digest, current) if d) + "\n")
     if data is not None:
         atomic_write_bytes(path, data)
