@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -62,3 +63,114 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+def assert_same_state(actual: dict, expected: dict) -> None:
+    """Two checkpoints hold the same training state, every tensor bit for bit (``torch.equal``)."""
+    import torch
+
+    assert (actual["epoch_idx"], actual["batch_idx"]) == (expected["epoch_idx"], expected["batch_idx"])
+    assert actual["train_losses"] == expected["train_losses"] and actual["test_losses"] == expected["test_losses"]
+    assert actual["best_epoch_idx"] == expected["best_epoch_idx"]
+    assert actual["model_state_dict"].keys() == expected["model_state_dict"].keys()
+    for key, tensor in expected["model_state_dict"].items():
+        assert torch.equal(actual["model_state_dict"][key], tensor), f"parameter {key} differs"
+    actual_optimizer, expected_optimizer = actual["optimizer_state_dict"], expected["optimizer_state_dict"]
+    assert actual_optimizer["param_groups"] == expected_optimizer["param_groups"]
+    assert actual_optimizer["state"].keys() == expected_optimizer["state"].keys()
+    for index, state in expected_optimizer["state"].items():
+        assert state.keys() == actual_optimizer["state"][index].keys()
+        for key, value in state.items():
+            other = actual_optimizer["state"][index][key]
+            assert torch.equal(other, value), f"optimizer state {index}.{key} differs"
+
+
+class Faults:
+    """Fault injection for the real write path: from the ``at``-th operation on, each one fails.
+
+    Counted operations: each file opened for writing by ``core.atomic`` (its
+    ``write`` writes half the bytes, then raises), and, with ``os_calls``, each
+    ``os.fsync``, ``os.replace`` and ``os.link``. ``at=None`` only counts.
+    ``error`` builds the exception; the default is ENOSPC, a full disk.
+    """
+
+    def __init__(self, monkeypatch, at: int | None = None, *, os_calls: bool = False, error=None) -> None:
+        import builtins
+        import errno
+
+        from savi_tui.core import atomic
+
+        self.at = at
+        self.count = 0
+        self.ops: list[str] = []  # what each counted operation was about
+        self.failed: list[str] = []  # ... and each one that failed
+        self.error = error or (lambda: OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+        real_open = builtins.open
+
+        def faulty_open(file, mode="r", *args, **kwargs):
+            handle = real_open(file, mode, *args, **kwargs)
+            if "w" in mode and self._fails(f"write {Path(file).name}"):
+                return _HalfWriter(handle, self.error)
+            return handle
+
+        monkeypatch.setattr(atomic, "open", faulty_open, raising=False)
+        if os_calls:
+            for name in ("fsync", "replace", "link"):
+                monkeypatch.setattr(os, name, self._wrap(name, getattr(os, name)))
+
+    def _fails(self, what: str) -> bool:
+        index, self.count = self.count, self.count + 1
+        self.ops.append(what)
+        if self.at is not None and index >= self.at:
+            self.failed.append(what)
+            return True
+        return False
+
+    def _wrap(self, name, real):
+        def call(*args, **kwargs):
+            if self._fails(f"{name} {args[-1]}"):
+                raise self.error()
+            return real(*args, **kwargs)
+
+        return call
+
+
+class _HalfWriter:
+    def __init__(self, handle, error) -> None:
+        self.handle, self.error = handle, error
+
+    def write(self, data) -> int:
+        self.handle.write(data[: len(data) // 2])
+        self.handle.flush()
+        raise self.error()
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+
+def template_and_reference(base: Path, name: str, *, epochs: int, resume_to: int, **settings):
+    """An experiment trained for ``epochs`` (a template each test copies), its datasets root,
+    and the status.pkl payload an undisturbed resume to ``resume_to`` epochs ends with."""
+    from savi_tui.core.checkpoint import load_checkpoint
+    from savi_tui.core.runs import resume_run
+
+    datasets = make_datasets_root(base, train=64, test=16)
+    template = base / "template"
+    train_tiny(template, datasets, name, epochs=epochs, **settings)
+    reference = base / "reference"
+    shutil.copytree(template, reference)
+    assert resume_run(name, root=reference, epochs=resume_to, datasets_root=datasets).run() == "finished"
+    return template, datasets, load_checkpoint(reference / name / "status.pkl")
+
+
+def copy_root(template: Path, tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A fresh copy of an experiments root: (root, the experiment's folder)."""
+    root = tmp_path / "experiments"
+    shutil.copytree(template, root)
+    return root, root / name
