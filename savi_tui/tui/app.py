@@ -353,11 +353,12 @@ class SaviApp(App[int]):
         keys, seen = [], set()
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.system or (key, binding.description) in seen:
-                continue
-            seen.add((key, binding.description))
-            keys.append((binding.key_display or self.get_key_display(binding), binding.description))
-        keys.append(("ctrl+p", "Command palette"))
+            if active.node not in (self.screen, self) or not binding.description or binding.system:
+                continue  # a widget's own keys (cursor movement…) are not what help is for
+            if (key, binding.description) not in seen:
+                seen.add((key, binding.description))
+                keys.append((binding.key_display or self.get_key_display(binding), binding.description))
+        keys.append(("^p", "Command palette: every action, by name"))
         self.push_screen(HelpScreen(self.screen.title or self.title, keys))
 
     # -- workers: each blocking call in a thread, each result as a message ---

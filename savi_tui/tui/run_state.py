@@ -174,7 +174,7 @@ class RunView:
         if self.state == "stopped":
             return f"Saved at {self.saved_where()}. Press r to resume, or run: {self.resume_command}"
         if self.state == "finished":
-            return "Finished. e exports the best model to ONNX; Esc goes back to the list."
+            return "Finished. e: export the best model to ONNX · Esc: back to the list"
         if self.state == "failed":
             return f"Failed: {self.error}"
         if self.state == "interrupted":
@@ -185,7 +185,7 @@ class RunView:
             return "Complete. e exports the best model to ONNX."
         if self.state == "starting":
             return "Starting: loading the dataset and torch…"
-        return "Training. Ctrl+C stops after this batch and saves; Esc goes back to the list (training goes on)."
+        return "Training. Ctrl+C: stop and save · Esc: back to the list (training goes on)"
 
 
 def format_duration(seconds: float | None) -> str:

@@ -88,7 +88,7 @@ async def test_the_detail_pane_follows_the_highlighted_row(tmp_path):
         assert "best epoch 8" in str(app.screen.query_one("#detail-metrics", Static).content)
         await pilot.press("up")
         assert len(chart.history) == 3 and chart.best_epoch == 3
-        assert "r resumes at epoch 4 batch 40" in str(app.screen.query_one("#detail-metrics", Static).content)
+        assert "r: resume at epoch 4 batch 40" in str(app.screen.query_one("#detail-metrics", Static).content)
 
 
 async def test_delete_asks_first_and_cancel_keeps_the_folder(tmp_path):

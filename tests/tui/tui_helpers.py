@@ -87,3 +87,45 @@ async def wait_for(pilot, predicate, timeout: float = 30.0, what: str = "conditi
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.05)
+
+
+FC_SUMMARY = """\
+==========================================================================================
+Layer (type:depth-idx)                   Output Shape              Param #
+==========================================================================================
+ModelFullyConnected                      [1, 10]                   --
+├─Linear: 1-1                            [1, 128]                  100,480
+├─Sigmoid: 1-2                           [1, 128]                  --
+├─Linear: 1-3                            [1, 10]                   1,290
+==========================================================================================
+Total params: 101,770
+Trainable params: 101,770
+Non-trainable params: 0
+Total mult-adds (Units.MEGABYTES): 0.10
+==========================================================================================
+Input size (MB): 0.00
+Forward/backward pass size (MB): 0.00
+Params size (MB): 0.41
+Estimated Total Size (MB): 0.41
+=========================================================================================="""
+
+
+def live_view(stopped: bool = False):
+    """A run in its 6th of 10 epochs, its best at epoch 4, as the trainer's events would leave it."""
+    from savi_tui.core import events as ev
+    from savi_tui.tui.run_state import RunView
+
+    name = "2026-03-14_150926_ModelConvNet"
+    view = RunView(name, model="ModelConvNet", dataset="mnist", epochs=10)
+    view.apply(ev.RunStarted(name, "ModelConvNet", "cpu", 10, 1, 0, 118, 60000, 10000))
+    for record in history(5, best=4):
+        view.apply(ev.CheckpointSaved(f"{name}/status.pkl", record.epoch, 0))
+        if record.epoch <= 4:
+            view.apply(ev.BestUpdated(f"{name}/best.pkl", record.epoch, record.test_loss))
+        view.apply(ev.EpochFinished(record, record.epoch <= 4, min(record.epoch, 4)))
+    for batch in range(4, 72, 4):
+        view.apply(ev.BatchProgress(6, batch, 118, 0.16 - 0.0004 * batch + 0.01 * (batch % 3), 21_500.0))
+    if stopped:
+        view.apply(ev.CheckpointSaved(f"{name}/status.pkl", 5, 68))
+        view.apply(ev.Stopped(5, 68, f"savi-tui train --resume {name}"))
+    return view

@@ -60,7 +60,7 @@ class ExperimentsScreen(Screen):
         Binding("r", "resume", "Resume", id="experiments.resume"),
         Binding("d", "delete", "Delete", id="experiments.delete"),
         Binding("e", "export", "Export ONNX", id="experiments.export"),
-        Binding("s", "summary", "Summary", id="experiments.summary"),
+        Binding("s", "summary", "Summary", id="experiments.summary", show=False),
         Binding("slash", "filter", "Filter", id="experiments.filter"),
         Binding("o", "sort", "Sort", id="experiments.sort", show=False),
         Binding("O", "reverse_sort", "Reverse sort", id="experiments.reverse_sort", show=False),
@@ -215,15 +215,13 @@ class ExperimentsScreen(Screen):
         config = info.config
         if config:
             lines = [
-                f"model      {config.get('model')}",
-                f"dataset    {config.get('dataset')}",
-                f"folder     {config.get('data_folder')}" if config.get("data_folder") else "",
-                f"epochs     {config.get('epochs')}",
-                f"batch size {config.get('batch_size')}",
-                f"lr         {config.get('learning_rate')}",
-                f"optimizer  {config.get('optimizer')}",
-                f"fraction   {config.get('percentage')}",
-                f"seed       {config.get('seed')}",
+                config.get("model", "?"),
+                f"{config.get('dataset')} · {config.get('epochs')} epochs",
+                f"folder {config.get('data_folder')}" if config.get("data_folder") else "",
+                f"batch {config.get('batch_size')} · lr {config.get('learning_rate')}",
+                f"{config.get('optimizer')} · seed {config.get('seed')}",
+                f"fraction {config.get('percentage')}",
+                f"recipe {config.get('recipe')}" if config.get("recipe", "default") != "default" else "",
             ]
             config_pane.update("\n".join(line for line in lines if line))
         else:
@@ -239,12 +237,12 @@ class ExperimentsScreen(Screen):
             text.append(f"best epoch {info.best_epoch}\n")
             text.append(f"test loss  {best.test_loss:.4f}\n")
             text.append(f"accuracy   {best.test_accuracy:.2%}\n")
-            text.append(f"F1 global  {best.f1:.4f}\n")
+            text.append(f"global F1  {best.f1:.4f}\n")
         else:
             text.append("no finished epoch yet\n")
         if info.state == "interrupted":
             where = f"epoch {info.epochs_done + 1}" + (f" batch {info.batch_idx}" if info.batch_idx else "")
-            text.append(f"r resumes at {where}\n", style="yellow")
+            text.append(f"r: resume at {where}\n", style="yellow")
         if info.problem:
             text.append(info.problem, style="red")
         return text

@@ -36,7 +36,7 @@ class TrainingScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="run-title")
-        yield LossChart("Loss: train, test, and this epoch's batches", id="loss-chart")
+        yield LossChart("", id="loss-chart")
         with Vertical(id="progress"):
             with Horizontal(classes="progress-row"):
                 yield Label("Epoch", id="epoch-label", classes="progress-label")

@@ -43,7 +43,8 @@ class LossChart(PlotextPlot):
     def _draw(self) -> None:
         plt = self.plt
         plt.clear_data()
-        plt.title(self.title)
+        if self.title:
+            plt.title(self.title)
         plt.xlabel("epoch")
         epochs = [r.epoch for r in self.history]
         losses = [r.train_loss for r in self.history] + [r.test_loss for r in self.history]

@@ -1,0 +1,166 @@
+"""Every screen at 80x24 and 120x40, with fixed names, times and values (no clock, no randomness).
+
+Update after a deliberate change of the looks: pytest tests/tui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tui_helpers import FC_SUMMARY, live_view, make_app, make_experiment, make_four_experiments
+
+from savi_tui.tui.run_state import RunView
+from savi_tui.tui.screens.confirm import ConfirmScreen
+from savi_tui.tui.screens.error import ErrorScreen
+from savi_tui.tui.screens.experiments import ExperimentsScreen
+from savi_tui.tui.screens.export import ExportScreen
+from savi_tui.tui.screens.summary import SummaryScreen
+from savi_tui.tui.screens.training import TrainingScreen
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture
+def experiments(tmp_path, monkeypatch, fixed_timezone) -> Path:
+    """A relative root, so the path drawn in the header is the same on every machine."""
+    monkeypatch.chdir(tmp_path)
+    return Path("experiments")
+
+
+async def until_listed(pilot) -> None:
+    app = pilot.app
+    while not (isinstance(app.screen, ExperimentsScreen) and app.screen.loaded):
+        await pilot.pause(0.02)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def experiments_app(root: Path):
+    make_four_experiments(root)
+    app = make_app(root)
+    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
+    return app
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_experiments_list(snap_compare, experiments, size):
+    async def highlight_the_complete_run(pilot):
+        await until_listed(pilot)
+        await pilot.press("down", "down")  # mnist-fc-baseline: 10 epochs, best at 8
+
+    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=highlight_the_complete_run)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_experiments_empty_root_guide(snap_compare, experiments, size):
+    assert snap_compare(make_app(experiments), terminal_size=size, run_before=until_listed)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_new_experiment(snap_compare, experiments, size):
+    async def open_form(pilot):
+        await until_listed(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+
+    app = make_app(experiments)
+    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
+    assert snap_compare(app, terminal_size=size, run_before=open_form)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_new_experiment_refuses_a_bad_value_inline(snap_compare, experiments, size):
+    async def type_a_bad_learning_rate(pilot):
+        await until_listed(pilot)
+        await pilot.press("n")
+        pilot.app.screen.query_one("#learning_rate").focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"20")
+        await pilot.pause()
+
+    app = make_app(experiments)
+    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
+    assert snap_compare(app, terminal_size=size, run_before=type_a_bad_learning_rate)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("stopped", [False, True], ids=["training", "stopped"])
+def test_training(snap_compare, experiments, size, stopped):
+    async def show_the_run(pilot):
+        await until_listed(pilot)
+        await pilot.app.push_screen(TrainingScreen(live_view(stopped=stopped)))
+        await pilot.pause(0.6)  # past one chart-throttle tick
+
+    assert snap_compare(make_app(experiments), terminal_size=size, run_before=show_the_run)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare, experiments, size):
+    async def ask_for_help(pilot):
+        await until_listed(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=ask_for_help)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_delete_confirmation(snap_compare, experiments, size):
+    async def ask_to_delete(pilot):
+        await until_listed(pilot)
+        await pilot.press("d")
+
+    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=ask_to_delete)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_export_result(snap_compare, experiments, size):
+    from savi_tui.core.export import ExportResult
+
+    result = ExportResult(experiments / "mnist-fc-baseline" / "model.onnx", "best.pkl", 8, 2.4e-07, True, (1, 7))
+
+    async def show_the_export(pilot):
+        await until_listed(pilot)
+        await pilot.app.push_screen(ExportScreen("mnist-fc-baseline", result))
+
+    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=show_the_export)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_error(snap_compare, experiments, size):
+    async def show_an_error(pilot):
+        await until_listed(pilot)
+        message = "experiment mnist-convnet has no checkpoint yet: train at least one epoch first"
+        await pilot.app.push_screen(ErrorScreen("ONNX export failed", message))
+
+    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=show_an_error)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_model_summary(snap_compare, experiments, size):
+    async def show_the_summary(pilot):
+        await until_listed(pilot)
+        await pilot.app.push_screen(SummaryScreen("ModelFullyConnected", "mnist-fc-baseline"))
+        await pilot.pause()
+
+    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=show_the_summary)
+
+
+def test_an_opened_experiment_shows_its_history(snap_compare, experiments):
+    async def open_it(pilot):
+        await until_listed(pilot)
+        await pilot.press("down", "down", "enter")
+        await pilot.pause(0.6)
+
+    assert snap_compare(experiments_app(experiments), terminal_size=(120, 40), run_before=open_it)
+
+
+def test_confirm_is_the_only_way_to_quit_while_training(snap_compare, experiments):
+    async def ask_to_quit(pilot):
+        await until_listed(pilot)
+        view = RunView("2026-03-14_150926_ModelConvNet", model="ModelConvNet", epochs=10)
+        await pilot.app.push_screen(ConfirmScreen(
+            "Quit while training", f"{view.name} is training.\n\nStop after this batch, save, and quit?",
+            yes_label="Save & quit", no_label="Keep training"))
+
+    make_experiment(experiments, "placeholder")
+    assert snap_compare(make_app(experiments), terminal_size=(80, 24), run_before=ask_to_quit)
