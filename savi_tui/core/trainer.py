@@ -189,15 +189,19 @@ class Trainer:
                 self.scheduler.load_state_dict(state["scheduler_state_dict"] or {})
         except (ValueError, KeyError, RuntimeError) as error:
             raise CheckpointError(f"{path}: optimizer state does not fit: {error}") from None
-        self.epoch_idx, self.batch_idx = state["epoch_idx"], state["batch_idx"]
-        self.history = [ev.EpochRecord.from_dict(r) for r in state["history"]]
-        self.best_test_loss = state["best_test_loss"]
-        self.best_epoch = None if state["best_epoch_idx"] is None else state["best_epoch_idx"] + 1
-        self.loss_sum.fill_(state["partial_epoch"]["loss_sum"])
-        self.loss_count = state["partial_epoch"]["count"]
-        torch.set_rng_state(state["rng_state"]["torch"])
-        if self.device.type == "cuda" and state["rng_state"].get("cuda"):
-            torch.cuda.set_rng_state_all(state["rng_state"]["cuda"])
+        try:  # check_payload checked the top level; what lies inside can still be wrong
+            self.epoch_idx, self.batch_idx = state["epoch_idx"], state["batch_idx"]
+            self.history = [ev.EpochRecord.from_dict(r) for r in state["history"]]
+            self.best_test_loss = state["best_test_loss"]
+            self.best_epoch = None if state["best_epoch_idx"] is None else state["best_epoch_idx"] + 1
+            self.loss_sum.fill_(state["partial_epoch"]["loss_sum"])
+            self.loss_count = state["partial_epoch"]["count"]
+            torch.set_rng_state(state["rng_state"]["torch"])
+            if self.device.type == "cuda" and state["rng_state"].get("cuda"):
+                torch.cuda.set_rng_state_all(state["rng_state"]["cuda"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            detail = " ".join(f"{type(error).__name__}: {error}".split())
+            raise CheckpointError(f"{path}: training state does not fit: {detail[:300]}") from None
 
     def _payload(self, kind: str) -> dict:
         import torch
