@@ -30,6 +30,7 @@ COLUMNS = {
     "model": ("Model", lambda i: i.model),
     "dataset": ("Dataset", lambda i: i.dataset),
 }
+SORT_CYCLE = ("modified", "name", "state", "loss", "f1", "epochs", "best", "model", "dataset")
 STATE_STYLES = {"complete": "green", "interrupted": "yellow", "running": "bold cyan", "corrupt": "bold red"}
 
 
@@ -278,8 +279,7 @@ class ExperimentsScreen(Screen):
         self.query_one("#filter", Input).focus()
 
     def action_sort(self) -> None:
-        keys = list(COLUMNS)
-        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self.sort_column = SORT_CYCLE[(SORT_CYCLE.index(self.sort_column) + 1) % len(SORT_CYCLE)]
         self.sort_reverse = self.sort_column in ("modified", "epochs", "f1")
         self._resort()
 
