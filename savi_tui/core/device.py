@@ -36,8 +36,9 @@ def _cgroup_quota() -> float | None:
     return None
 
 
-def resolve_device(name: str):
-    """``auto`` → CUDA when there is one, else CPU; ``cuda`` without one is an error."""
+def check_device(name: str) -> str:
+    """The device ``name`` means on this machine (``auto`` → CUDA when there is one, else CPU);
+    ``ConfigError`` for ``cuda`` without one. Runs check it before they write anything."""
     import torch
 
     if name == "auto":
@@ -46,6 +47,14 @@ def resolve_device(name: str):
         raise ConfigError("--device cuda: no CUDA device is available here; use --device cpu or auto")
     if name not in ("cpu", "cuda"):
         raise ConfigError(f"unknown device {name!r}; choose auto, cpu or cuda")
+    return name
+
+
+def resolve_device(name: str):
+    """The ``torch.device`` to train on (see ``check_device``), with the CPU threads set."""
+    import torch
+
+    name = check_device(name)
     if name == "cpu":
         torch.set_num_threads(available_cpus())
     return torch.device(name)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.data import load_data
+from savi_tui.core.device import check_device
 from savi_tui.core.errors import ConfigError, ExperimentLocked
 from savi_tui.core.events import Event
 from savi_tui.core.experiments import (
@@ -41,6 +42,7 @@ def new_run(
 ) -> Trainer:
     root = Path(root) if root is not None else default_experiments_root()
     config.validate()
+    check_device(config.device)
     if name is not None:
         validate_name(name)
         if (root / name).exists():
@@ -74,6 +76,7 @@ def resume_run(
             f"experiment {name} is being trained by {experiment.lock().holder()}; one training per experiment"
         )
     config = experiment.read_config()
+    check_device(config.device)
     if epochs is not None and epochs != config.epochs:
         if epochs < config.epochs:
             raise ConfigError(f"cannot shorten {name} from {config.epochs} to {epochs} epochs")
