@@ -37,5 +37,10 @@ format: install-test
 	$(BIN)/ruff format savi_tui tests benchmarks
 	$(BIN)/ruff check --fix savi_tui tests benchmarks
 
+# `make bench` (~10-15 min on 2 cores); QUICK=1 for fewer repeats; MNIST=DIR for IDX files
+# (else MNIST under SAVI_DATASETS); BENCH_ARGS for more, e.g. BENCH_ARGS="--only throughput --out r.json"
+bench: install
+	$(BIN)/python benchmarks/bench.py $(if $(MNIST),--mnist $(MNIST)) $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -21,7 +21,7 @@ from pathlib import Path
 from savi_tui.core.config import TrainConfig
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-FAST_DEFAULTS = {"batch_size": 128, "epochs": 2, "learning_rate": 4e-3}
+FAST_DEFAULTS = {"batch_size": 64, "epochs": 1, "learning_rate": 3e-3}
 FAST_LABEL_SMOOTHING = 0.1
 
 
@@ -83,3 +83,27 @@ def _cpu_has_native_bf16() -> bool:
         return False
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def for_raw_images(config: TrainConfig, model):
+    """``model`` as a classifier of [0, 1] images, with the recipe's normalization in front.
+
+    What ONNX export and inference should wrap a trained model in, so that every
+    exported model takes the course's inputs (``ToTensor()`` images) whatever its recipe.
+    """
+    normalization = input_normalization(config)
+    if normalization is None:
+        return model
+    import torch
+
+    mean, std = normalization
+
+    class Normalized(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model((x - mean) / std)
+
+    return Normalized().train(model.training)

@@ -125,3 +125,18 @@ def test_fast_recipe_stops_mid_epoch_and_resumes_bit_for_bit(tmp_path, tiny_mnis
             assert torch.equal(value, b["optimizer_state_dict"]["state"][index][key]), (index, key)
     assert a["scheduler_state_dict"] == b["scheduler_state_dict"]
     assert a["test_losses"] == b["test_losses"]
+
+
+def test_an_exported_fast_model_takes_the_course_inputs():
+    from savi_tui.core.networks import ModelConvNet
+
+    model = ModelConvNet().eval()
+    images = torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8)
+    default, fast = TrainConfig(model="ModelConvNet"), TrainConfig(model="ModelConvNet", recipe="fast")
+    assert recipes.for_raw_images(default, model) is model
+    wrapped = recipes.for_raw_images(fast, model)
+    assert not wrapped.training
+    mean, std = recipes.input_normalization(fast)
+    with torch.inference_mode():
+        expected = model((images.float() / 255 - mean) / std)  # what the trainer feeds the model
+        assert torch.allclose(wrapped(images.float() / 255), expected, atol=1e-5)
