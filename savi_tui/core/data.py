@@ -103,6 +103,7 @@ def _load_torchvision(dataset: str, root: Path, split: str, download: bool) -> S
     try:
         source = cls(str(root), train=train, download=False)
     except RuntimeError:
+        _check_installed_idx(dataset, root / TORCHVISION_DATASETS[dataset] / "raw")
         if not download:
             raise DatasetError(_missing_message(dataset, root, "is not installed")) from None
         try:
@@ -112,6 +113,17 @@ def _load_torchvision(dataset: str, root: Path, split: str, download: bool) -> S
             reason = lines[-1] if lines else type(error).__name__  # the last mirror's own error
             raise DatasetError(_missing_message(dataset, root, f"could not be downloaded ({reason[:160]})")) from None
     return _split_from_tensors(source.data, source.targets, f"{dataset} {split}")
+
+
+def _check_installed_idx(dataset: str, raw: Path) -> None:
+    """An installed IDX file that is damaged is named as such, not taken for a missing download."""
+    for (_, kind), base in IDX_FILES.items():
+        if (raw / base).is_file():
+            try:
+                read_idx(raw / base, images=kind == "images")
+            except DatasetError as error:
+                fix = f"re-install with: savi-tui data import DIR --dataset {dataset}"
+                raise DatasetError(f"{raw}/{error}; {fix}") from None
 
 
 def _missing_message(dataset: str, root: Path, what: str) -> str:
