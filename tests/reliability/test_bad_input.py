@@ -200,6 +200,11 @@ CASES: dict[str, tuple[list[str], Callable[[Path], Path] | None, str]] = {
         lambda b: _idx_source(b, lambda s: (s / "t10k-labels-idx1-ubyte").unlink()),
         "missing t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz)",
     ),
+    "installed IDX truncated": (
+        TRAIN,
+        lambda b: _cut(b / "case" / "datasets" / "MNIST" / "raw" / IMAGES, 16 + 28 * 28 * 60),
+        f"MNIST/raw/{IMAGES}: 47056 bytes, expected 50192 for 64 items; re-install with: savi-tui data import",
+    ),
     "export without a checkpoint": (["export", "badtype"], None, "experiment badtype has no checkpoint yet"),
     "show unknown": (["show", "nothere"], None, "no experiment 'nothere'"),
 }
@@ -214,7 +219,7 @@ def test_bad_input_gives_one_line_exit_2_and_changes_nothing(roots, tmp_path, ca
     argv, build, expected = CASES[case]
     base = tmp_path / "case"
     shutil.copytree(roots, base)
-    folder = build(tmp_path) if build else tmp_path / "missing"
+    folder = build(tmp_path) if build else tmp_path / "missing"  # may damage the copied roots
     argv = [arg.format(df=folder, src=folder) for arg in argv]
     argv += ["-ep", str(base / "experiments"), "--datasets-root", str(base / "datasets")]
     before = tree_snapshot(base)
