@@ -101,7 +101,8 @@ class SaviApp(App[int]):
     TITLE = "savi-tui"
     COMMANDS = App.COMMANDS | {ScreenActionsProvider}
     BINDINGS = [
-        Binding("ctrl+c", "interrupt", "Stop & save", priority=True, show=False, id="app.interrupt"),
+        # Shown (and active) only while a training runs; otherwise Ctrl+C falls through to help_quit.
+        Binding("ctrl+c", "interrupt", "Stop & save", priority=True, id="app.interrupt"),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="app.quit"),
         Binding("q", "quit", "Quit", id="app.quit_q"),
         Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help"),
@@ -164,6 +165,7 @@ class SaviApp(App[int]):
         else:
             self.push_screen(screen)
         self._train(run, config, name, resume)
+        self.refresh_bindings()
         return True
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False, name="training")
@@ -230,6 +232,15 @@ class SaviApp(App[int]):
     def quit_with(self, code: int) -> None:
         """Exit; ``code`` is both the app's result and the process exit code ``run_app`` returns."""
         self.exit(code, return_code=code)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "interrupt":
+            return self.training_run() is not None
+        return True
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C with no training: quit, as in any terminal program."""
+        self.quit_with(0)
 
     def action_interrupt(self) -> None:
         """Ctrl+C: stop after this batch and save; a second press within a few seconds quits at once."""
@@ -351,12 +362,11 @@ class SaviApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         keys, seen = [], set()
-        for key, active in self.screen.active_bindings.items():
+        for active in self.screen.active_bindings.values():
             binding = active.binding
-            if active.node not in (self.screen, self) or not binding.description or binding.system:
-                continue  # a widget's own keys (cursor movement…) are not what help is for
-            if (key, binding.description) not in seen:
-                seen.add((key, binding.description))
+            # Our bindings carry ids; a widget's own keys (cursor movement, copy…) are not what help is for.
+            if binding.id and binding.description and binding.id not in seen:
+                seen.add(binding.id)
                 keys.append((binding.key_display or self.get_key_display(binding), binding.description))
         keys.append(("^p", "Command palette: every action, by name"))
         self.push_screen(HelpScreen(self.screen.title or self.title, keys))

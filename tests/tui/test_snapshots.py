@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tui_helpers import FC_SUMMARY, live_view, make_app, make_experiment, make_four_experiments
 
+from savi_tui.tui.app import ActiveRun
 from savi_tui.tui.run_state import RunView
 from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.error import ErrorScreen
@@ -88,7 +89,11 @@ def test_new_experiment_refuses_a_bad_value_inline(snap_compare, experiments, si
 def test_training(snap_compare, experiments, size, stopped):
     async def show_the_run(pilot):
         await until_listed(pilot)
-        await pilot.app.push_screen(TrainingScreen(live_view(stopped=stopped)))
+        view = live_view(stopped=stopped)
+        if not stopped:  # the app's one training (no thread behind it here), so Ctrl+C shows in the footer
+            pilot.app.active_run = ActiveRun(1, view)
+            pilot.app.refresh_bindings()
+        await pilot.app.push_screen(TrainingScreen(view))
         await pilot.pause(0.6)  # past one chart-throttle tick
 
     assert snap_compare(make_app(experiments), terminal_size=size, run_before=show_the_run)

@@ -21,7 +21,6 @@ class TrainingScreen(Screen):
     TITLE = "Training"
     BINDINGS = [
         Binding("escape", "back", "Back", id="training.back"),
-        Binding("ctrl+c", "app.interrupt", "Stop & save", id="training.stop"),
         Binding("r", "resume", "Resume", id="training.resume"),
         Binding("e", "export", "Export ONNX", id="training.export"),
         Binding("s", "summary", "Summary", id="training.summary"),
@@ -62,8 +61,6 @@ class TrainingScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "resume":
             return self.view.state in ("stopped", "interrupted")
-        if action == "app.interrupt":
-            return self.view.live
         return True
 
     # -- updates from the app ------------------------------------------------
