@@ -361,15 +361,21 @@ class SaviApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        keys, seen = [], set()
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            # Our bindings carry ids; a widget's own keys (cursor movement, copy…) are not what help is for.
-            if binding.id and binding.description and binding.id not in seen:
-                seen.add(binding.id)
-                keys.append((binding.key_display or self.get_key_display(binding), binding.description))
-        keys.append(("^p", "Command palette: every action, by name"))
-        self.push_screen(HelpScreen(self.screen.title or self.title, keys))
+        self.push_screen(HelpScreen(self.screen.title or self.title, self.key_list(self.screen)))
+
+    def key_list(self, screen) -> list[tuple[str, str]]:
+        """(keys, description) of the screen's and the app's own bindings that apply now."""
+        keys: dict[str, list] = {}
+        for node in (screen, self):
+            for binding in Binding.make_bindings(type(node).BINDINGS):
+                if not (binding.id and binding.description) or node.check_action(binding.action, ()) is False:
+                    continue
+                display = binding.key_display or self.get_key_display(binding)
+                entry = keys.setdefault(binding.description, [[], binding.description])
+                if display not in entry[0]:
+                    entry[0].append(display)
+        listed = [(" ".join(displays), description) for displays, description in keys.values()]
+        return [*listed, ("^p", "Command palette: every action, by name")]
 
     # -- workers: each blocking call in a thread, each result as a message ---
 
