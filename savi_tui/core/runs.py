@@ -49,13 +49,7 @@ def new_run(
             from savi_tui.core.errors import ExperimentError
 
             raise ExperimentError(f"experiment {name!r} already exists in {root}; choose another name or resume it")
-    data = load_data(
-        config.dataset,
-        data_folder=config.data_folder,
-        root=datasets_root,
-        percentage=config.percentage,
-        seed=config.seed,
-    )
+    data = _load(config, datasets_root)
     experiment = create_experiment(root, name or generate_name(config.model, root), config)
     return Trainer(experiment, data, on_event, resume_command=resume_command(experiment.name, root))
 
@@ -82,13 +76,17 @@ def resume_run(
             raise ConfigError(f"cannot shorten {name} from {config.epochs} to {epochs} epochs")
         if config.recipe == "fast":
             raise ConfigError("the fast recipe's one-cycle schedule is fixed at its start; it cannot be extended")
-    data = load_data(
+    data = _load(config, datasets_root)
+    trainer = Trainer(experiment, data, on_event, resume_command=resume_command(name, root))
+    trainer.extend_to_epochs = epochs
+    return trainer
+
+
+def _load(config: TrainConfig, datasets_root: str | os.PathLike | None):
+    return load_data(
         config.dataset,
         data_folder=config.data_folder,
         root=datasets_root,
         percentage=config.percentage,
         seed=config.seed,
     )
-    trainer = Trainer(experiment, data, on_event, resume_command=resume_command(name, root))
-    trainer.extend_to_epochs = epochs
-    return trainer
