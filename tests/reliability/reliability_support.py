@@ -174,3 +174,80 @@ def copy_root(template: Path, tmp_path: Path, name: str) -> tuple[Path, Path]:
     root = tmp_path / "experiments"
     shutil.copytree(template, root)
     return root, root / name
+
+
+class ForkServer:
+    """``fork_server.py`` in a subprocess: one ``import torch`` for many training children
+    (on ``cpus`` CPUs only, if given).
+
+    ``expect`` reads its stdout protocol lines (every line read goes through
+    ``on_line`` first); ``wait_stderr`` reads the children's stderr, with the
+    time each line arrived.
+    """
+
+    def __init__(self, on_line=None, *, cpus: int = 0) -> None:
+        import queue
+        import subprocess
+        import threading
+
+        self.process = subprocess.Popen(
+            [PYTHON, str(Path(__file__).with_name("fork_server.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=subprocess_env(COLUMNS="200", FORK_SERVER_CPUS=str(cpus)),
+        )
+        self.on_line = on_line or (lambda line: None)
+        self.stdout: queue.Queue = queue.Queue()
+        self.stderr: queue.Queue = queue.Queue()
+        self.stderr_seen: list[str] = []
+        for stream, lines in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr)):
+            threading.Thread(target=self._pump, args=(stream, lines), daemon=True).start()
+        self.expect("ready")
+
+    @staticmethod
+    def _pump(stream, lines) -> None:
+        import time
+
+        for raw in stream:
+            lines.put((time.monotonic(), raw.decode(errors="replace").rstrip("\n")))
+        lines.put((time.monotonic(), "eof"))
+
+    def fork(self, command: str) -> int:
+        """Start a child (``resume ROOT DATASETS NAME`` or ``cli JSON``); its pid."""
+        self.process.stdin.write(command.encode() + b"\n")
+        self.process.stdin.flush()
+        return int(self.expect("child").split()[1])
+
+    def expect(self, *prefixes: str, timeout: float = 120.0) -> str:
+        line = self._read(self.stdout, prefixes, timeout, "fork server")[1]
+        return line
+
+    def wait_stderr(self, text: str, timeout: float = 120.0) -> float:
+        """When a child's stderr line holding ``text`` arrived."""
+        return self._read(self.stderr, (text,), timeout, "stderr", contains=True)[0]
+
+    def _read(self, lines, wanted, timeout, what, *, contains=False):
+        import queue
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                when, line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"{what}: none of {wanted} in {timeout}s; stderr: {self.stderr_seen}") from None
+            if lines is self.stderr:
+                self.stderr_seen.append(line)
+            else:
+                self.on_line(line)
+            assert line != "eof", f"{what} ended before {wanted}; stderr: {self.stderr_seen}"
+            if any(w in line for w in wanted) if contains else line.startswith(wanted):
+                return when, line
+
+    def exit_code(self, pid: int) -> int:
+        return int(self.expect(f"exit {pid} ").split()[2])
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=30)

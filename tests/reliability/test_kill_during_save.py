@@ -1,6 +1,6 @@
 """kill -9 while a real training saves, again and again (issue items 1 and 8).
 
-One fork server (``kill_worker.py``) imports torch once; each round forks a
+One fork server (``fork_server.py``) imports torch once; each round forks a
 child that resumes the experiment with the real ``resume_run``/``Trainer.run``
 and trains tiny one-batch epochs, saving status.pkl and best.pkl every epoch.
 The test kills the child with SIGKILL, half the time at a random moment and
@@ -18,16 +18,13 @@ save is under way. After every kill it checks, without the fallback loader:
 from __future__ import annotations
 
 import os
-import queue
 import random
 import signal
-import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from reliability_support import PYTHON, make_datasets_root, subprocess_env, temp_files
+from reliability_support import ForkServer, make_datasets_root, temp_files
 
 from savi_tui.core.checkpoint import CHECKSUM_SUFFIX, load_checkpoint, previous_path
 from savi_tui.core.config import TrainConfig
@@ -36,45 +33,29 @@ from savi_tui.core.experiments import Experiment, ExperimentLock, create_experim
 
 KILLS = 32
 SEED = 1127
-WORKER = Path(__file__).with_name("kill_worker.py")
 
 
-class Lines:
-    """The worker's stdout, line by line, read in a thread; keeps what was announced as saved."""
+class Saves:
+    """What the children announced as saved, from the fork server's lines; any error line fails."""
 
-    def __init__(self, stream) -> None:
-        self.queue: queue.Queue[str] = queue.Queue()
-        self.saved_status = 0  # highest epoch a CheckpointSaved announced
-        self.saved_best = 0  # highest epoch a BestUpdated announced
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+    def __init__(self) -> None:
+        self.saved_status = 0  # highest epoch a CheckpointSaved announced (or found on disk)
+        self.saved_best = 0  # highest epoch a BestUpdated announced (or found on disk)
 
-    def _pump(self, stream) -> None:
-        for raw in stream:
-            self.queue.put(raw.decode().strip())
-        self.queue.put("eof")
-
-    def expect(self, *prefixes: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"worker said none of {prefixes} within {timeout}s") from None
-            word, *rest = line.split()
-            assert word not in ("error", "eof"), f"worker: {line}"
-            if word == "status":
-                self.saved_status = max(self.saved_status, int(rest[0]))
-            elif word == "best":
-                self.saved_best = max(self.saved_best, int(rest[0]))
-            if line.startswith(prefixes):
-                return line
+    def __call__(self, line: str) -> None:
+        word, *rest = line.split()
+        assert word != "error", f"training child: {line}"
+        if word == "status":
+            self.saved_status = max(self.saved_status, int(rest[0]))
+        elif word == "best":
+            self.saved_best = max(self.saved_best, int(rest[0]))
 
 
 def _epoch(payload: dict) -> int:
     return payload["epoch_idx"] + 1
 
 
-def _check_after_kill(folder: Path, lines: Lines) -> None:
+def _check_after_kill(folder: Path, lines: Saves) -> None:
     status_path, best_path = folder / "status.pkl", folder / "best.pkl"
     if not status_path.exists():
         assert lines.saved_status == 0, "status.pkl vanished after it was saved"
@@ -112,31 +93,23 @@ def test_kill_9_at_random_moments_never_loses_or_damages_a_checkpoint(tmp_path, 
     config = TrainConfig(batch_size=64, epochs=100_000, device="cpu")  # one batch an epoch, never finishes
     experiment: Experiment = create_experiment(root, "killed", config)
     folder = experiment.path
-    worker = subprocess.Popen(
-        [PYTHON, str(WORKER), str(root), str(datasets), "killed"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=subprocess_env(),
-    )
-    lines = Lines(worker.stdout)
+    lines = Saves()
+    server = ForkServer(on_line=lines)
     rng = random.Random(SEED)
     counts = {"mid_save": 0, "between_saves": 0}
     left_by_kill: set[str] = set()
     try:
-        lines.expect("ready")
         for round_idx in range(KILLS + 1):
-            worker.stdin.write(b"run\n")
-            worker.stdin.flush()
-            pid = int(lines.expect("child").split()[1])
-            lines.expect("started")
+            pid = server.fork(f"resume {root} {datasets} killed")
+            server.expect("started")
             # the new start swept what the last kill left (its names carry the dead pid)
             assert not left_by_kill & set(temp_files(folder)), f"temp files survived a restart: {left_by_kill}"
             with pytest.raises(ExperimentLocked, match=rf"pid {pid} host \S+"):
                 ExperimentLock(experiment.lock_path).acquire()
             if round_idx == KILLS:  # the last round only proves the sweep and that training goes on
-                lines.expect("status", "best")
+                server.expect("status", "best")
             elif round_idx % 2:
-                lines.expect("status", "best")  # one save of an epoch is done, the other starts now
+                server.expect("status", "best")  # one save of an epoch is done, the other starts now
                 time.sleep(rng.uniform(0.0, 0.03))
             else:
                 time.sleep(rng.uniform(0.02, 1.0))
@@ -144,15 +117,14 @@ def test_kill_9_at_random_moments_never_loses_or_damages_a_checkpoint(tmp_path, 
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass  # it died by itself: the next line read shows why
-            assert lines.expect(f"exit {pid}").split()[2] == str(-signal.SIGKILL)
+            assert server.exit_code(pid) == -signal.SIGKILL
             left_by_kill = set(temp_files(folder))
             if round_idx < KILLS:
                 counts["mid_save" if _mid_save(folder) else "between_saves"] += 1
             assert not experiment.is_running(), "the lock outlived its kill -9'd holder"
             _check_after_kill(folder, lines)
     finally:
-        worker.kill()
-        worker.wait(timeout=30)
+        server.close()
     assert lines.saved_status >= 3, "too few epochs were saved for the kills to mean anything"
     summary = f"{KILLS} kills: {counts['mid_save']} mid-save, {counts['between_saves']} between saves; "
     summary += f"{lines.saved_status} epochs saved, none lost"
