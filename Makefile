@@ -42,5 +42,8 @@ format: install-test
 bench: install
 	$(BIN)/python benchmarks/bench.py $(if $(MNIST),--mnist $(MNIST)) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
+screenshots: install-test
+	$(BIN)/python tests/tui/make_screenshots.py --out screenshots
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -131,6 +131,8 @@ class RunView:
             self.history = [r for r in self.history if r.epoch != record.epoch] + [record]
             self.best_epoch = event.best_epoch
             self.batch_losses = []
+            if record.epoch < self.epochs:  # the next epoch starts at its first batch
+                self.epoch, self.batch = record.epoch + 1, 0
             self.log.append(
                 f"Epoch {record.epoch}: train loss {record.train_loss:.4f}, test loss {record.test_loss:.4f}, "
                 f"accuracy {record.test_accuracy:.2%}" + (" — new best" if event.is_best else "")
@@ -143,6 +145,7 @@ class RunView:
         elif isinstance(event, ev.Stopped):
             self.state, self.resume_command = "stopped", event.resume_command
             self.saved_at = (event.epoch, event.batch)
+            self.epoch, self.batch = event.epoch + 1, event.batch  # progress events are throttled; this is exact
             self.log.append(f"Stopped and saved at {self.saved_where()}. Resume: {event.resume_command}")
         elif isinstance(event, ev.Finished):
             self.state = "finished"

@@ -116,9 +116,10 @@ class TrainingScreen(Screen):
     def _update_status(self) -> None:
         view = self.view
         title = Text()
+        title.append(STATE_LABELS.get(view.state, view.state), style=_STATE_STYLE.get(view.state, ""))
+        title.append("  ")
         title.append(view.name, style="bold")
-        title.append(f"  {view.model}  {view.dataset}" + (f"  on {view.device}" if view.device else ""))
-        title.append(f"  {STATE_LABELS.get(view.state, view.state)}", style=_STATE_STYLE.get(view.state, ""))
+        title.append(f"  {view.model}  {view.dataset}" + (f"  {view.device}" if view.device else ""))
         self.query_one("#run-title", Static).update(title)
         self.query_one("#run-status", Static).update(Text(view.status_line(), style=_STATE_STYLE.get(view.state, "")))
         self.refresh_bindings()
