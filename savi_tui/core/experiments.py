@@ -230,15 +230,14 @@ def read_experiment_info(path: str | os.PathLike) -> ExperimentInfo:
 
     experiment = Experiment(path)
     info = ExperimentInfo(name=experiment.name, path=experiment.path, state="interrupted")
-    try:
-        info.modified = max(p.stat().st_mtime for p in experiment.path.iterdir())
-    except ValueError:
-        info.modified = experiment.path.stat().st_mtime
+    info.modified = _newest_mtime(experiment.path)
     try:
         config = experiment.read_config()
         info.config = config.to_dict()
         info.model, info.dataset, info.epochs_planned = config.model, config.dataset, config.epochs
         progress = experiment.read_progress() or {}
+        if not isinstance(progress, dict):
+            raise ConfigError(f"{experiment.progress_path}: not a JSON object")
         info.history = [EpochRecord.from_dict(r) for r in progress.get("history", [])]
         info.epochs_done = len(info.history)
         info.batch_idx = int(progress.get("batch_idx", 0))
@@ -263,6 +262,18 @@ def read_experiment_info(path: str | os.PathLike) -> ExperimentInfo:
     if progress.get("finished") and info.epochs_done >= info.epochs_planned:
         info.state = "complete"
     return info
+
+
+def _newest_mtime(folder: Path) -> float:
+    """The folder's latest change; an entry that vanishes meanwhile (a temp file being renamed by a
+    running training) is skipped, and a symlink counts by itself, dangling or not."""
+    times = [folder.stat().st_mtime]
+    for entry in os.scandir(folder):
+        try:
+            times.append(entry.stat(follow_symlinks=False).st_mtime)
+        except FileNotFoundError:
+            pass
+    return max(times)
 
 
 def list_experiments(root: str | os.PathLike | None = None) -> list[ExperimentInfo]:
