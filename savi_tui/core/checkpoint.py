@@ -71,7 +71,7 @@ def _file_sha256(path: Path) -> str | None:
 def _read_checksums(path: Path) -> list[str]:
     try:
         return checksum_path(path).read_text(encoding="ascii").split()
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):
         return []
 
 
@@ -114,6 +114,8 @@ def verify_checksum(path: str | os.PathLike) -> bytes:
         data = path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
+    except OSError as error:  # a folder in its place, no permission, an I/O error
+        raise CheckpointError(f"{path}: cannot be read ({error.strerror})") from None
     checksums = _read_checksums(path)
     if not checksums:
         raise CheckpointError(f"{path}: checksum file {checksum_path(path).name} is missing; not trusted")
