@@ -145,3 +145,48 @@ def test_a_save_that_fails_midway_never_vouches_for_a_file_damaged_before_it(tra
     assert temp_files(folder) == []
     with pytest.raises(CheckpointError, match="checksum mismatch"):
         load_checkpoint(path)
+
+
+def _write(relative: str, content: str | bytes):
+    def damage(folder: Path) -> None:
+        path = folder / relative
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+
+    return damage
+
+
+FOLDER_DAMAGES = {
+    "config.json not JSON": _write("config.json", "{"),
+    "config.json a list": _write("config.json", "[]"),
+    "config.json wrong type": _write("config.json", '{"batch_size": "32"}'),
+    "config.json not UTF-8": _write("config.json", b"\xff\xfe{}"),
+    "progress.json not JSON": _write("progress.json", "{"),
+    "progress.json a list": _write("progress.json", "[1, 2]"),
+    "progress.json a number": _write("progress.json", "3"),
+    "progress.json history not a list": _write("progress.json", '{"history": 5}'),
+    "progress.json history of numbers": _write("progress.json", '{"history": [1, 2]}'),
+    "progress.json batch not a number": _write("progress.json", '{"batch_idx": "x", "history": []}'),
+    "progress.json best epoch out of range": _write("progress.json", '{"best_epoch": 9, "history": []}'),
+    "status.pkl a folder": lambda f: ((f / "status.pkl").unlink(), (f / "status.pkl").mkdir()),
+    "a dangling symlink": lambda f: (f / "notes.txt").symlink_to(f / "gone"),
+}
+
+
+def test_the_list_shows_damaged_folders_as_corrupt_and_never_crashes(trained, tmp_path, capsys):
+    template, _, _ = trained
+    root = tmp_path / "experiments"
+    for index, damage in enumerate(FOLDER_DAMAGES.values()):
+        shutil.copytree(template / NAME, root / f"d{index:02d}", symlinks=True)
+        damage(root / f"d{index:02d}")
+    infos = {info.name: info for info in list_experiments(root)}
+    assert len(infos) == len(FOLDER_DAMAGES)
+    for index, case in enumerate(FOLDER_DAMAGES):
+        info = infos[f"d{index:02d}"]
+        if case == "a dangling symlink":  # harmless: the experiment itself is whole
+            assert info.state == "complete", case
+        else:
+            assert info.state == "corrupt" and info.problem and "\n" not in info.problem, (case, info)
+    assert cli.main(["list", "-ep", str(root)]) == 0
+    assert capsys.readouterr().out.count("corrupt") == len(FOLDER_DAMAGES) - 1
+    for index in range(len(FOLDER_DAMAGES)):
+        assert cli.main(["show", f"d{index:02d}", "-ep", str(root)]) in (0, 2)
