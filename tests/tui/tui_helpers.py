@@ -60,7 +60,7 @@ def make_experiment(
         },
     )
     stamp = FIXED_MTIME + 60 * minutes
-    for entry in experiment.path.iterdir():
+    for entry in [*experiment.path.iterdir(), experiment.path]:
         os.utime(entry, (stamp, stamp))
     return experiment.path
 
@@ -73,7 +73,8 @@ def make_four_experiments(root: Path) -> None:
                     finished=True, minutes=3)
     broken = make_experiment(root, "broken-run", epochs_done=0, minutes=0)
     (broken / "config.json").write_text("{not json")
-    os.utime(broken / "config.json", (FIXED_MTIME, FIXED_MTIME))
+    for path in (broken / "config.json", broken):
+        os.utime(path, (FIXED_MTIME, FIXED_MTIME))
 
 
 def make_app(experiments_root: Path, datasets_root: Path | None = None) -> SaviApp:

@@ -68,8 +68,8 @@ class LossChart(PlotextPlot):
             xs, ys = zip(*self.batch_losses, strict=False)
             plt.plot(list(xs), list(ys), marker="dot", color=BATCH_COLOR, label="batch")
         if epochs:
-            plt.plot(epochs, [r.train_loss for r in self.history], marker="braille", color=TRAIN_COLOR, label="train")
-            plt.plot(epochs, [r.test_loss for r in self.history], marker="braille", color=TEST_COLOR, label="test")
+            plt.plot(epochs, [r.train_loss for r in self.history], marker="hd", color=TRAIN_COLOR, label="train")
+            plt.plot(epochs, [r.test_loss for r in self.history], marker="hd", color=TEST_COLOR, label="test")
 
 
 def _epoch_ticks(right: float) -> list[int]:
