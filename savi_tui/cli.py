@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", choices=[d for d in DATASETS if d != "folder"], default="mnist")
     train.add_argument("-df", "--dataset_folder", metavar="DIR", help="the course's folder of JPGs instead")
     train.add_argument("--seed", type=_non_negative_int, default=0)
-    train.add_argument("--device", choices=DEVICES, default="auto")
+    train.add_argument("--device", choices=DEVICES, help="auto (default), cpu or cuda; on resume, moves the run")
     train.add_argument("--recipe", choices=RECIPES, default="default", help="'fast' adds a one-cycle schedule")
     resume = train.add_mutually_exclusive_group()
     resume.add_argument(
@@ -171,6 +171,7 @@ def _train(args, experiments_root: Path, datasets_root: Path) -> int:
             resume_name,
             root=experiments_root,
             epochs=args.num_epochs,
+            device=args.device,
             datasets_root=datasets_root,
             on_event=progress.handle,
         )
@@ -187,7 +188,7 @@ def _train(args, experiments_root: Path, datasets_root: Path) -> int:
             optimizer=args.optimizer,
             percentage=args.percentage_examples,
             seed=args.seed,
-            device=args.device,
+            device=args.device or "auto",
             recipe=args.recipe,
         )
         trainer = new_run(
@@ -199,6 +200,9 @@ def _train(args, experiments_root: Path, datasets_root: Path) -> int:
             outcome = trainer.run()
     except (OSError, SaviError) as error:
         print(f"savi-tui: error: training stopped: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # e.g. a RuntimeError inside torch.save: the last good files stay
+        print(f"savi-tui: error: training stopped: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     finally:
         for signum, handler in previous.items():

@@ -59,10 +59,15 @@ def resume_run(
     *,
     root: str | os.PathLike | None = None,
     epochs: int | None = None,
+    device: str | None = None,
     datasets_root: str | os.PathLike | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> Trainer:
-    """Open an experiment to continue it; ``epochs`` extends (never shortens) the plan."""
+    """Open an experiment to continue it.
+
+    ``epochs`` extends (never shortens) the plan; ``device`` moves the run, e.g. a
+    run started on a GPU server continues with ``cpu`` on a laptop.
+    """
     root = Path(root) if root is not None else default_experiments_root()
     experiment = open_experiment(root, name)
     if experiment.is_running():
@@ -70,15 +75,19 @@ def resume_run(
             f"experiment {name} is being trained by {experiment.lock().holder()}; one training per experiment"
         )
     config = experiment.read_config()
-    check_device(config.device)
+    changes = {}
+    if device is not None and device != config.device:
+        changes["device"] = device
+    check_device(changes.get("device", config.device))
     if epochs is not None and epochs != config.epochs:
         if epochs < config.epochs:
             raise ConfigError(f"cannot shorten {name} from {config.epochs} to {epochs} epochs")
         if config.recipe == "fast":
             raise ConfigError("the fast recipe's one-cycle schedule is fixed at its start; it cannot be extended")
+        changes["epochs"] = epochs
     data = _load(config, datasets_root)
     trainer = Trainer(experiment, data, on_event, resume_command=resume_command(name, root))
-    trainer.extend_to_epochs = epochs
+    trainer.config_changes = changes
     return trainer
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from savi_tui.core import events as ev
@@ -48,7 +49,7 @@ class Trainer:
         self.on_event = on_event or (lambda event: None)
         self.resume_command = resume_command or f"savi-tui train --resume {experiment.name}"
         self.stop_event = threading.Event()
-        self.extend_to_epochs: int | None = None  # a resume that plans more epochs
+        self.config_changes: dict = {}  # what a resume changes: more epochs, another device
 
     def request_stop(self) -> None:
         """Stop at the next batch boundary and save; safe from any thread or signal handler."""
@@ -59,8 +60,8 @@ class Trainer:
         with self.experiment.lock():
             try:
                 remove_temp_files(self.experiment.path)
-                if self.extend_to_epochs and self.extend_to_epochs > self.config.epochs:
-                    self.config.epochs = self.extend_to_epochs
+                if self.config_changes:
+                    self.config = replace(self.config, **self.config_changes)
                     self.experiment.write_config(self.config)
                 return self._train()
             except BaseException as error:

@@ -97,3 +97,18 @@ def test_bad_input_is_one_line_and_exit_code_2(roots, tmp_path, capsys, argv, me
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "exps").exists() or not any((tmp_path / "exps").iterdir())
+
+
+def test_resume_can_move_a_gpu_run_to_the_cpu(roots, tmp_path, capsys):
+    import torch
+
+    from savi_tui.core.config import TrainConfig
+    from savi_tui.core.experiments import create_experiment
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the refusal below cannot happen")
+    create_experiment(tmp_path / "exps", "gpu-run", TrainConfig(epochs=1, batch_size=64, device="cuda"))
+    assert main(["train", "--resume", "gpu-run", *roots]) == 2
+    assert "use --device cpu" in capsys.readouterr().err
+    assert main(["train", "--resume", "gpu-run", "--device", "cpu", *roots]) == 0
+    assert json.loads((tmp_path / "exps" / "gpu-run" / "config.json").read_text())["device"] == "cpu"

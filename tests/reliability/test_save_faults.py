@@ -110,9 +110,10 @@ def test_a_save_that_raises_during_training_reaches_the_user_and_keeps_the_last_
 
     monkeypatch.setattr(torch, "save", half_then_raise)
     argv = ["train", "--resume", NAME, "-ne", "2", "-ep", str(root), "--datasets-root", str(datasets)]
-    with pytest.raises(RuntimeError, match="injected"):  # not swallowed: the user gets the traceback
-        cli.main(argv)
-    assert "failed: RuntimeError: injected: torch.save failed halfway" in capsys.readouterr().err
+    assert cli.main(argv) == 1  # not swallowed: the run stops with the error's own words
+    err = capsys.readouterr().err
+    assert "failed: RuntimeError: injected: torch.save failed halfway" in err
+    assert "savi-tui: error: training stopped: RuntimeError: injected: torch.save failed halfway" in err
     assert json.loads((folder / "progress.json").read_text())["error"].startswith("RuntimeError: injected")
     assert temp_files(folder) == []
     assert load_checkpoint(folder / "status.pkl")["epoch_idx"] == 0
