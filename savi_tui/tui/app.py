@@ -102,10 +102,27 @@ class SaviApp(App[int]):
     COMMANDS = App.COMMANDS | {ScreenActionsProvider}
     BINDINGS = [
         # Shown (and active) only while a training runs; otherwise Ctrl+C falls through to help_quit.
-        Binding("ctrl+c", "interrupt", "Stop & save", priority=True, id="app.interrupt"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="app.quit"),
-        Binding("q", "quit", "Quit", id="app.quit_q"),
-        Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help"),
+        Binding(
+            "ctrl+c",
+            "interrupt",
+            "Stop & save",
+            tooltip="Stop the training after this batch and save it",
+            priority=True,
+            id="app.interrupt",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            priority=True,
+            tooltip="Quit (asks first while training)",
+            show=False,
+            id="app.quit",
+        ),
+        Binding("q", "quit", "Quit", tooltip="Quit (asks first while training)", id="app.quit_q"),
+        Binding(
+            "question_mark,f1", "help", "Help", tooltip="Show the keys of this screen", key_display="?", id="app.help"
+        ),
     ]
 
     def __init__(
@@ -263,7 +280,7 @@ class SaviApp(App[int]):
         run.request_stop()
         if run.view.live:
             run.view.state = "stopping"
-        self.notify("Stopping after this batch — saving…", title="Ctrl+C", timeout=4)
+        self.notify("Stopping after this batch — saving…", title="Stopping", timeout=4)
         screen = self._run_screen(run)
         if screen is not None:
             screen.refresh_all()

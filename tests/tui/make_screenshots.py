@@ -43,8 +43,15 @@ def prepare_history(root: Path, datasets_root: Path, fraction: float) -> None:
     config = TrainConfig(model="ModelFullyConnected", epochs=4, batch_size=64, percentage=fraction)
     new_run(config, root=root, name="mnist-fc-baseline", datasets_root=datasets_root).run()
 
-    config = TrainConfig(model="ModelFullyConnected", epochs=8, batch_size=128, learning_rate=3e-3,
-                         optimizer="sgd", percentage=fraction, seed=1)
+    config = TrainConfig(
+        model="ModelFullyConnected",
+        epochs=8,
+        batch_size=128,
+        learning_rate=3e-3,
+        optimizer="sgd",
+        percentage=fraction,
+        seed=1,
+    )
     trainer = new_run(config, root=root, name="mnist-fc-sgd", datasets_root=datasets_root)
 
     def stop_after_two(event) -> None:

@@ -19,8 +19,11 @@ def table_names(app) -> list[str]:
 
 
 async def loaded(pilot) -> None:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ExperimentsScreen) and pilot.app.screen.loaded,
-                   what="the experiments to load")
+    await wait_for(
+        pilot,
+        lambda: isinstance(pilot.app.screen, ExperimentsScreen) and pilot.app.screen.loaded,
+        what="the experiments to load",
+    )
     await pilot.pause()
 
 

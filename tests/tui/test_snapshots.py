@@ -163,9 +163,14 @@ def test_confirm_is_the_only_way_to_quit_while_training(snap_compare, experiment
     async def ask_to_quit(pilot):
         await until_listed(pilot)
         view = RunView("2026-03-14_150926_ModelConvNet", model="ModelConvNet", epochs=10)
-        await pilot.app.push_screen(ConfirmScreen(
-            "Quit while training", f"{view.name} is training.\n\nStop after this batch, save, and quit?",
-            yes_label="Save & quit", no_label="Keep training"))
+        await pilot.app.push_screen(
+            ConfirmScreen(
+                "Quit while training",
+                f"{view.name} is training.\n\nStop after this batch, save, and quit?",
+                yes_label="Save & quit",
+                no_label="Keep training",
+            )
+        )
 
     make_experiment(experiments, "placeholder")
     assert snap_compare(make_app(experiments), terminal_size=(80, 24), run_before=ask_to_quit)

@@ -40,8 +40,11 @@ async def start_training(pilot, epochs: int, batch_size: int = 16):
     await pilot.press("ctrl+s")
     app = pilot.app
     assert isinstance(app.screen, TrainingScreen)
-    await wait_for(pilot, lambda: app.active_run.view.state == "running" and app.active_run.view.batch >= 1,
-                   what="the first batches")
+    await wait_for(
+        pilot,
+        lambda: app.active_run.view.state == "running" and app.active_run.view.batch >= 1,
+        what="the first batches",
+    )
     return app.active_run
 
 
@@ -68,8 +71,15 @@ async def test_new_training_ctrl_c_saves_then_resume_from_the_list_completes(tmp
         assert not progress_of(root)["finished"]
 
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.infos
-                       and app.screen.infos[0].state == "interrupted", what="the list to show it interrupted")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ExperimentsScreen)
+                and app.screen.infos
+                and app.screen.infos[0].state == "interrupted"
+            ),
+            what="the list to show it interrupted",
+        )
         await pilot.press("r")
         resumed = app.active_run
         assert resumed is not run and isinstance(app.screen, TrainingScreen)
@@ -149,8 +159,11 @@ async def test_a_second_training_is_refused_with_a_message(tmp_path, tiny_mnist_
         assert any("One training at a time" in n.message for n in app._notifications)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen.infos and len(app.screen.infos) == 2)
-        app.screen.query_one("#experiments").move_cursor(row=app.screen.visible_infos().index(
-            next(i for i in app.screen.visible_infos() if i.name == "older-interrupted")))
+        app.screen.query_one("#experiments").move_cursor(
+            row=app.screen.visible_infos().index(
+                next(i for i in app.screen.visible_infos() if i.name == "older-interrupted")
+            )
+        )
         await pilot.press("r")
         assert app.active_run is run and isinstance(app.screen, ExperimentsScreen)
         await pilot.press("t")  # back to the training, then stop it

@@ -67,10 +67,19 @@ def make_experiment(
 
 def make_four_experiments(root: Path) -> None:
     make_experiment(root, "mnist-fc-baseline", epochs_done=10, epochs_planned=10, best=8, finished=True, minutes=1)
-    make_experiment(root, "mnist-convnet", model="ModelConvNet", epochs_done=3, epochs_planned=10, batch_idx=40,
-                    minutes=2)
-    make_experiment(root, "mnist-better-cnn", model="ModelBetterCNN", epochs_done=5, epochs_planned=5, best=5,
-                    finished=True, minutes=3)
+    make_experiment(
+        root, "mnist-convnet", model="ModelConvNet", epochs_done=3, epochs_planned=10, batch_idx=40, minutes=2
+    )
+    make_experiment(
+        root,
+        "mnist-better-cnn",
+        model="ModelBetterCNN",
+        epochs_done=5,
+        epochs_planned=5,
+        best=5,
+        finished=True,
+        minutes=3,
+    )
     broken = make_experiment(root, "broken-run", epochs_done=0, minutes=0)
     (broken / "config.json").write_text("{not json")
     for path in (broken / "config.json", broken):

@@ -56,17 +56,63 @@ def empty_guide(experiments_root, datasets_root) -> str:
 class ExperimentsScreen(Screen):
     TITLE = "Experiments"
     BINDINGS = [
-        Binding("enter", "open", "Open", id="experiments.open", show=False),
-        Binding("n", "new", "New", id="experiments.new"),
-        Binding("r", "resume", "Resume", id="experiments.resume"),
-        Binding("d", "delete", "Delete", id="experiments.delete"),
-        Binding("e", "export", "Export ONNX", id="experiments.export"),
-        Binding("s", "summary", "Summary", id="experiments.summary", show=False),
-        Binding("slash", "filter", "Filter", id="experiments.filter"),
-        Binding("o", "sort", "Sort", id="experiments.sort", show=False),
-        Binding("O", "reverse_sort", "Reverse sort", id="experiments.reverse_sort", show=False),
-        Binding("t", "show_training", "Training", id="experiments.training"),
-        Binding("f5,ctrl+r", "reload", "Reload", id="experiments.reload", show=False),
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            tooltip="Open the highlighted experiment (its curves, epochs and log)",
+            id="experiments.open",
+            show=False,
+        ),
+        Binding(
+            "n", "new", "New", tooltip="New experiment: choose a model and settings, then train", id="experiments.new"
+        ),
+        Binding(
+            "r",
+            "resume",
+            "Resume",
+            tooltip="Resume the highlighted experiment where it stopped",
+            id="experiments.resume",
+        ),
+        Binding(
+            "d", "delete", "Delete", tooltip="Delete the highlighted experiment (asks first)", id="experiments.delete"
+        ),
+        Binding(
+            "e", "export", "Export ONNX", tooltip="Export the highlighted experiment to ONNX", id="experiments.export"
+        ),
+        Binding(
+            "s",
+            "summary",
+            "Summary",
+            tooltip="Model summary (torchinfo) of the highlighted experiment",
+            id="experiments.summary",
+            show=False,
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Filter the experiments by name, model, dataset or state",
+            id="experiments.filter",
+        ),
+        Binding("o", "sort", "Sort", tooltip="Sort by the next column", id="experiments.sort", show=False),
+        Binding(
+            "O",
+            "reverse_sort",
+            "Reverse sort",
+            tooltip="Reverse the sort order",
+            id="experiments.reverse_sort",
+            show=False,
+        ),
+        Binding("t", "show_training", "Training", tooltip="Show the training in progress", id="experiments.training"),
+        Binding(
+            "f5,ctrl+r",
+            "reload",
+            "Reload",
+            tooltip="Reload the experiments from disk",
+            id="experiments.reload",
+            show=False,
+        ),
     ]
 
     def __init__(self) -> None:
@@ -101,9 +147,7 @@ class ExperimentsScreen(Screen):
         for key, (label, _) in COLUMNS.items():
             table.add_column(label, key=key)
         self._update_column_labels()
-        self.query_one("#empty-guide", Static).update(
-            empty_guide(self.app.experiments_root, self.app.datasets_root)
-        )
+        self.query_one("#empty-guide", Static).update(empty_guide(self.app.experiments_root, self.app.datasets_root))
         self._show_empty(False)
         self.query_one("#empty-guide").display = False
         table.focus()

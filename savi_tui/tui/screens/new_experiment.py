@@ -69,9 +69,11 @@ def _numeric_check(field_id: str) -> Callable[[str], None]:
 class NewExperimentScreen(Screen):
     TITLE = "New experiment"
     BINDINGS = [
-        Binding("ctrl+s", "start", "Start", id="new.start"),
-        Binding("escape", "cancel", "Cancel", id="new.cancel"),
-        Binding("ctrl+t", "focus_summary", "Summary", id="new.summary"),
+        Binding("ctrl+s", "start", "Start", tooltip="Start training with these settings", id="new.start"),
+        Binding("escape", "cancel", "Cancel", tooltip="Cancel: back to the experiments", id="new.cancel"),
+        Binding(
+            "ctrl+t", "focus_summary", "Summary", tooltip="Focus the model summary (to scroll it)", id="new.summary"
+        ),
     ]
 
     def __init__(self, name_for: Callable[[str], str], defaults: TrainConfig | None = None) -> None:
@@ -94,19 +96,30 @@ class NewExperimentScreen(Screen):
                     yield Label("Name")
                     yield Input(self.generated_name, id="name", compact=True, validators=[CoreCheck(self._check_name)])
                     yield Label("Dataset")
-                    yield Select([(n, n) for n in DATASETS], value=d.dataset, allow_blank=False, id="dataset",
-                                 compact=True)
+                    yield Select(
+                        [(n, n) for n in DATASETS], value=d.dataset, allow_blank=False, id="dataset", compact=True
+                    )
                     yield Label("Data folder", id="data-folder-label")
-                    yield Input(d.data_folder or "", id="data_folder", compact=True,
-                                placeholder="folder with train/ and test/")
+                    yield Input(
+                        d.data_folder or "", id="data_folder", compact=True, placeholder="folder with train/ and test/"
+                    )
                     for field_id, (label, attribute, _) in NUMERIC_FIELDS.items():
                         if field_id == "percentage":
                             yield Label("Optimizer")
-                            yield Select([(n, n) for n in OPTIMIZERS], value=d.optimizer, allow_blank=False,
-                                         id="optimizer", compact=True)
+                            yield Select(
+                                [(n, n) for n in OPTIMIZERS],
+                                value=d.optimizer,
+                                allow_blank=False,
+                                id="optimizer",
+                                compact=True,
+                            )
                         yield Label(label)
-                        yield Input(str(getattr(d, attribute)), id=field_id, compact=True,
-                                    validators=[CoreCheck(_numeric_check(field_id))])
+                        yield Input(
+                            str(getattr(d, attribute)),
+                            id=field_id,
+                            compact=True,
+                            validators=[CoreCheck(_numeric_check(field_id))],
+                        )
                 yield Static(id="form-error", markup=False)
                 with Horizontal(id="form-buttons"):
                     yield Button("Start (Ctrl+S)", id="start", variant="success", compact=True)

@@ -20,10 +20,12 @@ CHART_INTERVAL = 0.5  # seconds: the chart redraws at most this often, however f
 class TrainingScreen(Screen):
     TITLE = "Training"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="training.back"),
-        Binding("r", "resume", "Resume", id="training.resume"),
-        Binding("e", "export", "Export ONNX", id="training.export"),
-        Binding("s", "summary", "Summary", id="training.summary"),
+        Binding("escape", "back", "Back", tooltip="Back to the experiments (a training goes on)", id="training.back"),
+        Binding("r", "resume", "Resume", tooltip="Resume this experiment where it stopped", id="training.resume"),
+        Binding("e", "export", "Export ONNX", tooltip="Export this experiment to ONNX", id="training.export"),
+        Binding(
+            "s", "summary", "Summary", tooltip="Model summary (torchinfo) of this experiment", id="training.summary"
+        ),
     ]
 
     def __init__(self, view: RunView) -> None:

@@ -1,0 +1,72 @@
+"""The app comes up fast, stays responsive under a flood of events, and loads summaries in workers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tui_helpers import FC_SUMMARY, live_view, make_app, wait_for
+
+from savi_tui.core import events as ev
+from savi_tui.tui.app import ActiveRun
+from savi_tui.tui.messages import TrainingEvent
+from savi_tui.tui.screens.experiments import ExperimentsScreen
+from savi_tui.tui.screens.new_experiment import NewExperimentScreen
+from savi_tui.tui.screens.training import TrainingScreen
+from savi_tui.tui.widgets.loss_chart import LossChart
+from savi_tui.tui.widgets.summary_pane import SummaryPane
+
+
+def test_importing_the_app_does_not_import_torch():
+    code = "import sys, savi_tui.tui.app; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+async def test_a_flood_of_batch_events_redraws_the_chart_only_a_few_times(tmp_path, monkeypatch):
+    draws = []
+    original = LossChart.show
+    monkeypatch.setattr(LossChart, "show", lambda chart, *a, **k: (draws.append(1), original(chart, *a, **k)))
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        view = live_view()
+        app.active_run = run = ActiveRun(7, view)
+        await app.push_screen(TrainingScreen(view))
+        await pilot.pause(0.6)
+        draws.clear()
+        for batch in range(1, 1001):  # as if 1000 progress events arrived within a moment
+            app.post_message(TrainingEvent(7, ev.BatchProgress(6, batch % 118 + 1, 118, 0.1, 20000.0)))
+        await pilot.pause(1.2)
+        assert len(view.batch_losses) > 100  # every event reached the view
+        assert len(draws) <= 4  # the chart redrew at most every CHART_INTERVAL
+        await pilot.press("question_mark")  # and keys still answer at once
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        run.done.set()
+
+
+async def test_the_summary_pane_follows_the_highlighted_model(tmp_path):
+    app = make_app(tmp_path / "e")
+    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
+    app.summary_cache["ModelConvNet"] = "ModelConvNet summary"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        await pilot.press("n")
+        screen = app.screen
+        assert isinstance(screen, NewExperimentScreen)
+        pane = screen.query_one("#model-summary", SummaryPane)
+        await wait_for(pilot, lambda: pane.text == FC_SUMMARY, what="the first summary")
+        name = screen.query_one("#name")
+        assert name.value.endswith("_ModelFullyConnected")
+        await pilot.press("down")
+        await wait_for(pilot, lambda: pane.text == "ModelConvNet summary", what="the second summary")
+        assert name.value.endswith("_ModelConvNet")  # the generated name follows the model until edited
+
+
+async def test_an_uncached_summary_comes_from_torchinfo_in_a_worker(tmp_path):
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        await pilot.press("n", "down", "down")  # ModelBetterCNN
+        pane = app.screen.query_one("#model-summary", SummaryPane)
+        await wait_for(pilot, lambda: "BatchNorm2d" in pane.text, timeout=60, what="torchinfo")
+        assert "Total params: 468,010" in pane.text
