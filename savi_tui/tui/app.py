@@ -72,6 +72,24 @@ def describe_error(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def folder_signature(root: Path) -> tuple:
+    """Names and modification times of the experiment folders and their files: a cheap change check."""
+    signature = []
+    try:
+        folders = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError:
+        return ()
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        try:
+            files = [(entry.name, entry.stat(follow_symlinks=False).st_mtime_ns) for entry in os.scandir(folder.path)]
+            signature.append((folder.name, folder.stat().st_mtime_ns, tuple(sorted(files))))
+        except OSError:  # deleted or renamed meanwhile: the listing will tell
+            signature.append((folder.name, None, ()))
+    return tuple(signature)
+
+
 @dataclass
 class ActiveRun:
     """The app's one training: its view, its trainer (once the worker built it), its stop state."""
@@ -140,6 +158,7 @@ class SaviApp(App[int]):
         self.summary_cache: dict[str, str] = {}
         self.active_run: ActiveRun | None = None
         self.hard_quit = False  # the second Ctrl+C: the process must not wait for the trainer
+        self._listed_signature: tuple = ()
         self._runs = 0
 
     def on_mount(self) -> None:
@@ -396,12 +415,19 @@ class SaviApp(App[int]):
 
     # -- workers: each blocking call in a thread, each result as a message ---
 
-    def request_experiments(self, reply_to) -> None:
-        self._load_experiments(reply_to)
+    def request_experiments(self, reply_to, only_if_changed: bool = False) -> None:
+        """List the experiments in a worker; ``only_if_changed`` skips the listing (and its
+        checksums) when no file under the root has changed since the last one."""
+        self._load_experiments(reply_to, only_if_changed)
 
     @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
-    def _load_experiments(self, reply_to) -> None:
-        reply_to.post_message(ExperimentsLoaded(list_experiments(self.experiments_root)))
+    def _load_experiments(self, reply_to, only_if_changed: bool) -> None:
+        signature = folder_signature(self.experiments_root)
+        if only_if_changed and signature == self._listed_signature:
+            return
+        infos = list_experiments(self.experiments_root)
+        self._listed_signature = signature
+        reply_to.post_message(ExperimentsLoaded(infos))
 
     def request_summary(self, model: str, reply_to, experiment: str | None = None) -> None:
         """The torchinfo summary: cached, else the experiment's summary.txt, else torchinfo (imports torch)."""

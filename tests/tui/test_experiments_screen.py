@@ -166,3 +166,24 @@ async def test_help_lists_the_keys_of_the_current_screen(tmp_path):
             assert description in described
         await pilot.press("escape")
         assert isinstance(app.screen, ExperimentsScreen)
+
+
+async def test_the_list_follows_the_disk_without_relisting_an_unchanged_root(tmp_path, monkeypatch):
+    import savi_tui.tui.app as app_module
+
+    listings = []
+    original = app_module.list_experiments
+    monkeypatch.setattr(app_module, "list_experiments", lambda root: listings.append(1) or original(root))
+    monkeypatch.setattr("savi_tui.tui.screens.experiments.REFRESH_SECONDS", 0.2)
+    root = tmp_path / "e"
+    make_experiment(root, "first", epochs_done=1, epochs_planned=2)
+    app = make_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await app.workers.wait_for_complete()
+        before = len(listings)
+        await pilot.pause(1.0)  # several refresh ticks, nothing changed on disk
+        assert len(listings) == before
+        make_experiment(root, "made-by-another-process", epochs_done=0, epochs_planned=2, minutes=9)
+        await wait_for(pilot, lambda: "made-by-another-process" in table_names(app), timeout=5, what="the new row")
+        assert len(listings) == before + 1

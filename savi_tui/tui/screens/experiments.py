@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from rich.text import Text
@@ -16,7 +17,8 @@ from savi_tui.tui.messages import ExperimentDeleted, ExperimentsLoaded
 from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.widgets.loss_chart import LossChart
 
-REFRESH_SECONDS = 2.0
+REFRESH_SECONDS = 2.0  # look for changes on disk this often (cheap: folder times only)
+FULL_RELOAD_SECONDS = 30.0  # and re-read everything (checksums included) at least this often
 
 # column key → (label, sort key of an ExperimentInfo)
 COLUMNS = {
@@ -121,6 +123,7 @@ class ExperimentsScreen(Screen):
         self.loaded = False
         self.sort_column = "modified"
         self.sort_reverse = True
+        self._last_full_reload = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -165,10 +168,13 @@ class ExperimentsScreen(Screen):
 
     def _auto_reload(self) -> None:
         if self.app.screen is self:
-            self.reload()
+            stale = time.monotonic() - self._last_full_reload > FULL_RELOAD_SECONDS
+            self.reload(only_if_changed=not stale)
 
-    def reload(self) -> None:
-        self.app.request_experiments(self)
+    def reload(self, only_if_changed: bool = False) -> None:
+        if not only_if_changed:
+            self._last_full_reload = time.monotonic()
+        self.app.request_experiments(self, only_if_changed=only_if_changed)
 
     # -- showing -------------------------------------------------------------
 
