@@ -100,21 +100,13 @@ def test_training(snap_compare, experiments, size, stopped):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_help(snap_compare, experiments, size):
-    async def ask_for_help(pilot):
+@pytest.mark.parametrize("key", ["question_mark", "d"], ids=["help", "delete_confirmation"])
+def test_a_key_on_the_list(snap_compare, experiments, size, key):
+    async def press_it(pilot):
         await until_listed(pilot)
-        await pilot.press("question_mark")
+        await pilot.press(key)
 
-    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=ask_for_help)
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_delete_confirmation(snap_compare, experiments, size):
-    async def ask_to_delete(pilot):
-        await until_listed(pilot)
-        await pilot.press("d")
-
-    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=ask_to_delete)
+    assert snap_compare(experiments_app(experiments), terminal_size=size, run_before=press_it)
 
 
 @pytest.mark.parametrize("size", SIZES)

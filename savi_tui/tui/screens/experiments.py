@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from savi_tui.tui.messages import ExperimentDeleted, ExperimentsLoaded
 from savi_tui.tui.screens.confirm import ConfirmScreen
@@ -246,7 +247,7 @@ class ExperimentsScreen(Screen):
             return None
         try:
             return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # the cursor is past the rows while the table refills
+        except CellDoesNotExist:  # the cursor is past the rows while the table refills
             return None
 
     @on(DataTable.RowHighlighted, "#experiments")
