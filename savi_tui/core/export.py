@@ -19,6 +19,7 @@ from savi_tui.core.checkpoint import load_checkpoint, load_model_weights
 from savi_tui.core.errors import ExportError
 from savi_tui.core.experiments import Experiment
 from savi_tui.core.models import create_model
+from savi_tui.core.recipes import for_raw_images
 
 TOLERANCE = 1e-4
 NETRON_HINT = "open it in https://netron.app to see the graph"
@@ -54,7 +55,8 @@ def export_onnx(experiment: Experiment, checkpoint: str = "best") -> ExportResul
     state = load_checkpoint(source)
     model = create_model(state["model_name"])
     load_model_weights(model, state["model_state_dict"], source)
-    model.eval()
+    # every exported model takes [0, 1] images; a recipe's normalization goes inside the graph
+    model = for_raw_images(experiment.read_config(), model).eval()
     data = _to_onnx_bytes(model, torch)
     checker_passed = _check(data)
     batch_sizes = (1, 7)

@@ -42,3 +42,19 @@ def test_export_before_any_epoch_says_so(tmp_path):
     with pytest.raises(ExportError, match="train at least one epoch"):
         export_onnx(open_experiment(tmp_path, "empty"))
     assert not (tmp_path / "empty" / "model.onnx").exists()
+
+
+def test_a_fast_recipe_model_is_exported_with_its_normalization_inside(tmp_path, tiny_mnist_root):
+    from savi_tui.core.recipes import MNIST_MEAN, MNIST_STD
+
+    cfg = TrainConfig(model="ModelConvNet", recipe="fast", epochs=1, batch_size=64, learning_rate=3e-3)
+    new_run(cfg, root=tmp_path, name="fast", datasets_root=tiny_mnist_root).run()
+    result = export_onnx(open_experiment(tmp_path, "fast"))
+    network = create_model("ModelConvNet").eval()
+    network.load_state_dict(load_checkpoint(tmp_path / "fast" / "best.pkl")["model_state_dict"])
+    images = torch.rand(5, 1, 28, 28)  # what ToTensor() gives: [0, 1]
+    session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {"image": images.numpy()})
+    with torch.inference_mode():
+        expected = network((images - MNIST_MEAN) / MNIST_STD).numpy()
+    np.testing.assert_allclose(logits, expected, atol=1e-4)
