@@ -22,6 +22,14 @@ from savi_tui.core.config import TrainConfig
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FAST_DEFAULTS = {"batch_size": 64, "epochs": 1, "learning_rate": 3e-3}
+COURSE_DEFAULTS = {"batch_size": 512, "epochs": 10, "learning_rate": 1e-3}
+
+
+def recipe_defaults(recipe: str) -> dict:
+    """Batch size, epochs and learning rate a recipe uses unless the user sets them."""
+    return dict(FAST_DEFAULTS if recipe == "fast" else COURSE_DEFAULTS)
+
+
 FAST_LABEL_SMOOTHING = 0.1
 
 
