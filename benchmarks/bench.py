@@ -307,13 +307,16 @@ def child_app_overhead(datasets: Path, repeats: int, fraction: float) -> dict:
                 while app.active_run is None or not app.active_run.done.is_set():
                     await asyncio.sleep(0.25)
                     if latencies is not None and app.active_run.trainer is not None:
+                        # a key event through the app's queue, as from the terminal (pilot.press
+                        # would also wait for the whole process to be idle, which training never is)
                         started = time.perf_counter()
-                        await pilot.press("question_mark")
+                        app.simulate_key("question_mark")
                         while not isinstance(app.screen, HelpScreen):
                             await asyncio.sleep(0.001)
                         latencies.append(time.perf_counter() - started)
-                        await pilot.press("escape")
-                        await pilot.pause()
+                        app.simulate_key("escape")
+                        while isinstance(app.screen, HelpScreen):
+                            await asyncio.sleep(0.001)
                 progress = json.loads(open_experiment(Path(root), "bench").progress_path.read_text())
             # epoch 2's seconds (training and its evaluation), as the plain run measures them
             return progress["history"][-1]["seconds"]
