@@ -119,7 +119,7 @@ class SaviApp(App[int]):
     TITLE = "savi-tui"
     COMMANDS = App.COMMANDS | {ScreenActionsProvider}
     BINDINGS = [
-        # Shown (and active) only while a training runs; otherwise Ctrl+C falls through to help_quit.
+        # Ctrl+C stops a training (shown only then); with none running it quits, as in any terminal program.
         Binding(
             "ctrl+c",
             "interrupt",
@@ -128,6 +128,7 @@ class SaviApp(App[int]):
             priority=True,
             id="app.interrupt",
         ),
+        Binding("ctrl+c", "quit_idle", "Quit", priority=True, show=False, id="app.quit_idle"),
         Binding(
             "ctrl+q",
             "quit",
@@ -272,10 +273,11 @@ class SaviApp(App[int]):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "interrupt":
             return self.training_run() is not None
+        if action == "quit_idle":
+            return self.training_run() is None
         return True
 
-    def action_help_quit(self) -> None:
-        """Ctrl+C with no training: quit, as in any terminal program."""
+    def action_quit_idle(self) -> None:
         self.quit_with(0)
 
     def action_interrupt(self) -> None:

@@ -187,3 +187,13 @@ async def test_the_list_follows_the_disk_without_relisting_an_unchanged_root(tmp
         make_experiment(root, "made-by-another-process", epochs_done=0, epochs_planned=2, minutes=9)
         await wait_for(pilot, lambda: "made-by-another-process" in table_names(app), timeout=5, what="the new row")
         assert len(listings) == before + 1
+
+
+async def test_ctrl_c_with_no_training_quits(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app.return_code is not None, what="the app to exit")
+    assert app.return_code == 0

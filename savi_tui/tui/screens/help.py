@@ -10,9 +10,9 @@ from textual.widgets import DataTable, Static
 
 NOTES = (
     "Ctrl+C while training: stop after the current batch and save; press it again within "
-    "3 s to quit at once (the files on disk stay the last complete ones). q or Ctrl+Q while "
-    "training asks, then saves before quitting. Ctrl+P opens the command palette: every "
-    "action is there too."
+    "3 s to quit at once (the files on disk stay the last complete ones). With no training, "
+    "Ctrl+C quits. q or Ctrl+Q while training asks, then saves before quitting. Ctrl+P opens "
+    "the command palette: every action is there too."
 )
 
 
