@@ -182,10 +182,20 @@ def trainer_images_per_second(cfg, datasets: Path, *, measure_epochs: int = 1) -
     return images / seconds
 
 
-def section_throughput(datasets: Path, repeats: int, quick: bool) -> dict:
+def child_rate(datasets: Path, side: str, model: str, warmup: int, batches: int, fraction: float) -> dict:
+    """One throughput measurement in a fresh process: the course's code must not inherit
+    what savi-tui's trainer sets process-wide (threads, the allocator's thresholds)."""
     from savi_tui.core.device import resolve_device
 
     resolve_device("cpu")  # the same thread count for both sides: the CPUs this process may use
+    if side == "course":
+        return {"rate": CoursePipeline(datasets, model).images_per_second(warmup, batches)}
+    recipe = "fast" if side == "fast" else "default"
+    cfg = config(model, recipe=recipe, percentage=fraction, batch_size=COURSE_BATCH)
+    return {"rate": trainer_images_per_second(cfg, datasets)}
+
+
+def section_throughput(datasets: Path, repeats: int, quick: bool) -> dict:
     plans = {
         # model: (course warm-up batches, timed batches, savi fraction of MNIST per epoch)
         "ModelFullyConnected": (3, 30 if quick else 60, 1.0),
@@ -193,19 +203,18 @@ def section_throughput(datasets: Path, repeats: int, quick: bool) -> dict:
     }
     results = {}
     for model, (warmup, batches, fraction) in plans.items():
-        course = CoursePipeline(datasets, model)
         a, b, fast = [], [], []
+        plan = [str(x) for x in (model, warmup, batches, fraction)]
         for repeat in range(repeats):
             # alternate which side goes first, so drifting load hits both alike
             order = ("a", "b") if repeat % 2 == 0 else ("b", "a")
             for side in order:
                 if side == "a":
-                    a.append(course.images_per_second(warmup, batches))
+                    a.append(child("rate", datasets, "--plan", "course", *plan)["rate"])
                 else:
-                    b.append(trainer_images_per_second(config(model, percentage=fraction), datasets))
+                    b.append(child("rate", datasets, "--plan", "savi", *plan)["rate"])
             if model == "ModelConvNet":
-                fast_cfg = config(model, recipe="fast", percentage=fraction, batch_size=COURSE_BATCH)
-                fast.append(trainer_images_per_second(fast_cfg, datasets))
+                fast.append(child("rate", datasets, "--plan", "fast", *plan)["rate"])
             print(f"  {model} repeat {repeat + 1}: course {a[-1]:,.0f}/s, savi-tui {b[-1]:,.0f}/s", file=sys.stderr)
         results[model] = {
             "course": median(a),
@@ -483,6 +492,11 @@ def _tta_cell(r: dict) -> str:
     return f"{r['wall_seconds']:.1f} s (epoch {r['reached_epoch']}, {100 * accuracy:.2f} %)"
 
 
+def _plan(plan: list[str]) -> tuple:
+    side, model, warmup, batches, fraction = plan
+    return side, model, int(warmup), int(batches), float(fraction)
+
+
 # --- main --------------------------------------------------------------------------
 
 
@@ -498,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", help=argparse.SUPPRESS)
     parser.add_argument("--recipe", default="default", help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--plan", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 5)
 
@@ -508,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
             "course-tta": lambda: child_course_tta(datasets, max_epochs=15),
             "app": lambda: child_app_overhead(datasets, repeats, fraction=0.2),
             "first-frame": lambda: child_first_frame(datasets, args.started),
+            "rate": lambda: child_rate(datasets, *_plan(args.plan)),
         }[args.child]()
         print(json.dumps(answer))
         return 0

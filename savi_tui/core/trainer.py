@@ -342,8 +342,8 @@ def _keep_freed_memory() -> None:
         return
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: mmap only blocks of 1 GiB and more
-        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: return the heap's top only past 1 GiB free
+        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: mmap only blocks of 64 MiB and more
+        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: give back the heap top past 256 MiB free
     except (OSError, AttributeError):  # musl, or no libc.so.6
         pass
 
