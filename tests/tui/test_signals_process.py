@@ -44,7 +44,7 @@ def test_sighup_mid_training_saves_then_exits(tmp_path, tiny_mnist_root):
     try:
         screen = drain(main, 3.0)
         assert b"No experiments yet" in screen, screen[-500:]
-        for keys in (b"n", b"\t\t\t", b"500", b"\t", b"8", b"\x13"):  # epochs 500, batch 8, Ctrl+S: Start
+        for keys in (b"n", b"\t\t\t\t", b"500", b"\t", b"8", b"\x13"):  # epochs 500, batch 8, Ctrl+S: Start
             os.write(main, keys)
             drain(main, 0.4)
         deadline = time.monotonic() + 60

@@ -15,10 +15,11 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from savi_tui.core.config import DATASETS, OPTIMIZERS, TrainConfig
+from savi_tui.core.config import DATASETS, DEVICES, OPTIMIZERS, RECIPES, TrainConfig
 from savi_tui.core.errors import SaviError
 from savi_tui.core.experiments import validate_name
 from savi_tui.core.models import MODELS
+from savi_tui.core.recipes import recipe_defaults
 from savi_tui.tui.messages import SummaryReady
 from savi_tui.tui.screens.summary import LOADING
 from savi_tui.tui.widgets.summary_pane import SummaryPane
@@ -82,6 +83,7 @@ class NewExperimentScreen(Screen):
         self.name_for = name_for
         self.defaults = defaults or TrainConfig()
         self.generated_name = name_for(self.defaults.model)
+        self._recipe = self.defaults.recipe
 
     def compose(self) -> ComposeResult:
         d = self.defaults
@@ -103,16 +105,12 @@ class NewExperimentScreen(Screen):
                     yield Input(
                         d.data_folder or "", id="data_folder", compact=True, placeholder="folder with train/ and test/"
                     )
+                    yield Label("Recipe")
+                    yield self._select("recipe", RECIPES, d.recipe)
                     for field_id, (label, attribute, _) in NUMERIC_FIELDS.items():
                         if field_id == "percentage":
                             yield Label("Optimizer")
-                            yield Select(
-                                [(n, n) for n in OPTIMIZERS],
-                                value=d.optimizer,
-                                allow_blank=False,
-                                id="optimizer",
-                                compact=True,
-                            )
+                            yield self._select("optimizer", OPTIMIZERS, d.optimizer)
                         yield Label(label)
                         yield Input(
                             str(getattr(d, attribute)),
@@ -120,6 +118,8 @@ class NewExperimentScreen(Screen):
                             compact=True,
                             validators=[CoreCheck(_numeric_check(field_id))],
                         )
+                    yield Label("Device")
+                    yield self._select("device", DEVICES, d.device)
                 yield Static(id="form-error", markup=False)
                 with Horizontal(id="form-buttons"):
                     yield Button("Start (Ctrl+S)", id="start", variant="success", compact=True)
@@ -128,6 +128,10 @@ class NewExperimentScreen(Screen):
                 yield Static(id="model-description", markup=False)
                 yield SummaryPane(LOADING, id="model-summary")
         yield Footer(compact=True)
+
+    @staticmethod
+    def _select(field_id: str, choices, value: str) -> Select:
+        return Select([(c, c) for c in choices], value=value, allow_blank=False, id=field_id, compact=True)
 
     def on_mount(self) -> None:
         models = self.query_one("#models", OptionList)
@@ -172,6 +176,22 @@ class NewExperimentScreen(Screen):
     def _dataset_changed(self, event: Select.Changed) -> None:
         self._show_data_folder(event.value == "folder")
 
+    @on(Select.Changed, "#recipe")
+    def _recipe_changed(self, event: Select.Changed) -> None:
+        """A recipe comes with its own epochs, batch size and rate; values the user typed are kept."""
+        new = recipe_defaults(event.value)
+        old = recipe_defaults(self._recipe)
+        self._recipe = event.value
+        for attribute, value in new.items():
+            widget = self.query_one(f"#{attribute}", Input)
+            kind = NUMERIC_FIELDS[attribute][2]
+            try:
+                unchanged = kind(widget.value.strip()) == old[attribute]
+            except ValueError:
+                unchanged = False
+            if unchanged:
+                widget.value = str(value)
+
     def _show_data_folder(self, show: bool) -> None:
         self.query_one("#data-folder-label").display = show
         self.query_one("#data_folder").display = show
@@ -206,6 +226,8 @@ class NewExperimentScreen(Screen):
             dataset=dataset,
             data_folder=self.query_one("#data_folder", Input).value.strip() or None,
             optimizer=self.query_one("#optimizer", Select).value,
+            recipe=self.query_one("#recipe", Select).value,
+            device=self.query_one("#device", Select).value,
             **values,
         )
         try:
