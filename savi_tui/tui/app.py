@@ -337,7 +337,7 @@ class SaviApp(App[int]):
         )
 
     def stop_for_signal(self, signum: int) -> None:
-        """SIGTERM / SIGHUP, in the main thread: request the stop, wait (bounded) for the save, exit."""
+        """SIGTERM / SIGHUP / SIGINT, in the main thread: request the stop, wait (bounded) for the save, exit."""
         run = self.training_run()
         if run is not None:
             run.request_stop()
@@ -495,7 +495,8 @@ def run_app(
 ) -> int:
     """Run the app in this terminal; return the process exit code.
 
-    SIGTERM and SIGHUP (the SSH connection dropped) stop a training at the next
+    SIGTERM, SIGHUP (the SSH connection dropped) and a SIGINT from outside (the
+    terminal is raw: Ctrl+C arrives as a key, not as SIGINT) stop a training at the next
     batch and wait for it to save before the app exits.
     """
     app = SaviApp(experiments_root, datasets_root)
@@ -503,7 +504,7 @@ def run_app(
     def on_signal(signum, frame) -> None:
         app.stop_for_signal(signum)
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     # Our own loop: asyncio.run() would wait for a still-running training thread on exit.
     loop = asyncio.new_event_loop()
     try:
