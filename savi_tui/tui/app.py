@@ -383,7 +383,10 @@ class SaviApp(App[int]):
             else:
                 self.notify(f"{info.name} is being trained by another process.", severity="error")
         elif info.state == "complete":
-            done = f"{info.name} is complete: all {info.epochs_planned} epochs are done."
+            done = (
+                f"{info.name} is complete: all {info.epochs_planned} epochs are done. To train it longer: "
+                f"savi-tui train --resume {info.name} -ne {info.epochs_planned + 5}"
+            )
             self.notify(done, title="Nothing to resume")
         elif info.state == "corrupt":
             self.push_screen(ErrorScreen("Cannot resume", f"{info.name} is corrupt: {info.problem}"))
