@@ -66,5 +66,12 @@ def model_summary(name: str) -> str:
     """The torchinfo table of a model for one 1x28x28 image."""
     import torchinfo
 
-    stats = torchinfo.summary(create_model(name), input_size=(1, 1, 28, 28), verbose=0, device="cpu")
+    stats = torchinfo.summary(
+        create_model(name),
+        input_size=(1, 1, 28, 28),
+        col_names=("output_size", "num_params"),
+        col_width=16,  # 72 columns in all: the whole table fits a pane of an 80-column terminal
+        verbose=0,
+        device="cpu",
+    )
     return str(stats)
