@@ -383,15 +383,21 @@ class SaviApp(App[int]):
             else:
                 self.notify(f"{info.name} is being trained by another process.", severity="error")
         elif info.state == "complete":
-            done = (
-                f"{info.name} is complete: all {info.epochs_planned} epochs are done. To train it longer: "
-                f"savi-tui train --resume {info.name} -ne {info.epochs_planned + 5}"
-            )
-            self.notify(done, title="Nothing to resume")
+            self.notify(self.extend_hint(info), title="Nothing to resume")
         elif info.state == "corrupt":
             self.push_screen(ErrorScreen("Cannot resume", f"{info.name} is corrupt: {info.problem}"))
         else:
             self.start_training(resume=info.name, view=RunView.from_info(info))
+
+    def extend_hint(self, info) -> str:
+        """What to run to train a complete experiment longer: a command that runs as printed."""
+        from savi_tui.core.runs import resume_command
+
+        done = f"{info.name} is complete: all {info.epochs_planned} epochs are done."
+        if (info.config or {}).get("recipe") == "fast":
+            return f"{done} The fast recipe's one-cycle schedule cannot be extended: start a new experiment."
+        command = resume_command(info.name, self.experiments_root) + f" -ne {info.epochs_planned + 5}"
+        return f"{done} To train it longer: {command}"
 
     def action_new_experiment(self) -> None:
         self.push_screen(NewExperimentScreen(self.generate_name))

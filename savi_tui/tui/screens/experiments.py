@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -33,12 +34,30 @@ COLUMNS = {
     "model": ("Model", lambda i: i.model),
     "dataset": ("Dataset", lambda i: i.dataset),
 }
+# The columns a narrow terminal drops first (the detail pane shows them all): name and state always stay.
+DROP_ORDER = ("dataset", "model", "best", "f1", "modified", "epochs", "loss")
 SORT_CYCLE = ("modified", "name", "state", "loss", "f1", "epochs", "best", "model", "dataset")
 STATE_STYLES = {"complete": "green", "interrupted": "yellow", "running": "bold cyan", "corrupt": "bold red"}
 
 
-def format_modified(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+def format_modified(timestamp: float, now: datetime) -> str:
+    """Compact: "16:14" today, "11-27 16:14" this year, "2025-11-27" before."""
+    when = datetime.fromtimestamp(timestamp)
+    if when.date() == now.date():
+        return when.strftime("%H:%M")
+    if when.year == now.year:
+        return when.strftime("%m-%d %H:%M")
+    return when.strftime("%Y-%m-%d")
+
+
+def fitting_columns(widths: dict[str, int], available: int) -> list[str]:
+    """The columns (in table order) that fit ``available`` cells, dropping them in ``DROP_ORDER``."""
+    shown = list(widths)
+    for key in DROP_ORDER:
+        if sum(widths[k] for k in shown) <= available:
+            break
+        shown.remove(key)
+    return shown
 
 
 def empty_guide(experiments_root, datasets_root) -> str:
@@ -125,6 +144,8 @@ class ExperimentsScreen(Screen):
         self.sort_column = "modified"
         self.sort_reverse = True
         self._last_full_reload = 0.0
+        self.shown_columns: list[str] = []
+        self._shown_labels: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -132,7 +153,10 @@ class ExperimentsScreen(Screen):
             placeholder="/ filter: name, model, dataset or state", id="filter", compact=True, select_on_focus=False
         )
         yield Static(id="empty-guide")
-        yield DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
+        # The state keeps its colour on the highlighted row too, so the column reads the same on every row.
+        yield DataTable(
+            id="experiments", cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable"
+        )
         with Horizontal(id="detail"):
             yield Static(id="detail-config", markup=False)
             yield LossChart("Loss", id="detail-chart")
@@ -148,15 +172,17 @@ class ExperimentsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#experiments", DataTable)
-        for key, (label, _) in COLUMNS.items():
-            table.add_column(label, key=key)
-        self._update_column_labels()
+        self._show_columns(list(COLUMNS))  # narrowed to the terminal's width once the experiments are listed
         self.query_one("#empty-guide", Static).update(empty_guide(self.app.experiments_root, self.app.datasets_root))
         self._show_empty(False)
         self.query_one("#empty-guide").display = False
         table.focus()
         self.reload()
         self.set_interval(REFRESH_SECONDS, self._auto_reload)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.loaded:  # after the layout, so that the table's new height is known
+            self.call_after_refresh(self._fill_table)
 
     def on_screen_resume(self) -> None:
         self._focus_table_unless_filtering()
@@ -197,6 +223,7 @@ class ExperimentsScreen(Screen):
         table = self.query_one("#experiments", DataTable)
         selected = self.selected_name()
         infos = self.visible_infos()
+        self._show_columns(self._fitting_columns())
         rows = [self._row(info) for info in infos]
         current = [(row_key.value, table.get_row(row_key)) for row_key in table.rows]
         if current != [(info.name, row) for info, row in zip(infos, rows, strict=False)]:
@@ -210,7 +237,11 @@ class ExperimentsScreen(Screen):
         self.refresh_bindings()
 
     def _row(self, info) -> list:
-        values = {
+        values = self._values(info)
+        return [values[key] for key in self.shown_columns]
+
+    def _values(self, info) -> dict:
+        return {
             "name": info.name,
             "state": Text(info.state, style=STATE_STYLES.get(info.state, "")),
             "epochs": f"{info.epochs_done}/{info.epochs_planned}",
@@ -219,9 +250,39 @@ class ExperimentsScreen(Screen):
             "f1": f"{info.f1:.4f}" if info.f1 is not None else "-",
             "model": info.model.removeprefix("Model") or info.model,
             "dataset": info.dataset,
-            "modified": format_modified(info.modified),
+            "modified": format_modified(info.modified, self.app.clock()),
         }
-        return [values[key] for key in COLUMNS]
+
+    def _label(self, key: str) -> str:
+        arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
+        return COLUMNS[key][0] + arrow
+
+    def _fitting_columns(self) -> list[str]:
+        """The columns that fit the table's width for every experiment (not only the filtered ones,
+        so that typing a filter does not make columns come and go): no horizontal scrolling."""
+        table = self.query_one("#experiments", DataTable)
+        available = self.size.width
+        if table.size.height and len(self.infos) + 1 > table.size.height:
+            available -= table.styles.scrollbar_size_vertical
+        all_values = [self._values(info) for info in self.infos]
+        widths = {
+            key: max([cell_len(self._label(key)), *(cell_len(str(values[key])) for values in all_values)])
+            + 2 * table.cell_padding
+            for key in COLUMNS
+        }
+        return fitting_columns(widths, available)
+
+    def _show_columns(self, keys: list[str]) -> None:
+        """Rebuild the columns when they or their labels change (a column's width follows its label
+        only when it is added)."""
+        labels = [self._label(key) for key in keys]
+        if labels == self._shown_labels and keys == self.shown_columns:
+            return
+        table = self.query_one("#experiments", DataTable)
+        table.clear(columns=True)
+        for key, label in zip(keys, labels, strict=True):
+            table.add_column(Text(label), key=key)
+        self.shown_columns, self._shown_labels = keys, labels
 
     def _show_empty(self, empty: bool) -> None:
         self.query_one("#empty-guide").display = empty and self.loaded
@@ -229,13 +290,6 @@ class ExperimentsScreen(Screen):
             self.query_one(selector).display = not empty
         if not empty:
             self._focus_table_unless_filtering()
-
-    def _update_column_labels(self) -> None:
-        table = self.query_one("#experiments", DataTable)
-        for key, (label, _) in COLUMNS.items():
-            arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
-            table.columns[key].label = Text(label + arrow)
-        table.refresh()
 
     def selected_info(self):
         name = self.selected_name()
@@ -348,7 +402,6 @@ class ExperimentsScreen(Screen):
         self._resort()
 
     def _resort(self) -> None:
-        self._update_column_labels()
         self._fill_table()
         label = COLUMNS[self.sort_column][0]
         self.notify(f"Sorted by {label}, {'descending' if self.sort_reverse else 'ascending'}", timeout=2)

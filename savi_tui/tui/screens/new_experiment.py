@@ -69,6 +69,8 @@ def _numeric_check(field_id: str) -> Callable[[str], None]:
 
 class NewExperimentScreen(Screen):
     TITLE = "New experiment"
+    # From 120 columns the summary pane is as wide as the torchinfo table (app.tcss): no sideways scrolling.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("ctrl+s", "start", "Start", tooltip="Start training with these settings", id="new.start"),
         Binding("escape", "cancel", "Cancel", tooltip="Cancel: back to the experiments", id="new.cancel"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -60,6 +61,11 @@ class TrainingScreen(Screen):
     def on_screen_resume(self) -> None:
         self.refresh_all()
 
+    def on_resize(self, event: events.Resize) -> None:
+        # A RichLog keeps its lines wrapped at the width they were written at: write them again
+        # at the new width (after the layout), or a narrower terminal scrolls them sideways.
+        self.call_after_refresh(self._rewrite_log)
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "resume":
             return self.view.state in ("stopped", "interrupted")
@@ -83,10 +89,7 @@ class TrainingScreen(Screen):
 
     def refresh_all(self) -> None:
         self.query_one(EpochTable).show(self.view.history, self.view.best_epoch)
-        log = self.query_one(RichLog)
-        log.clear()
-        self._logged = 0
-        self._write_log()
+        self._rewrite_log()
         self._update_progress()
         self._update_status()
         self._chart_dirty = True
@@ -97,6 +100,11 @@ class TrainingScreen(Screen):
             self._chart_dirty = False
             view = self.view
             self.query_one(LossChart).show(view.history, view.best_epoch, view.batch_losses, view.epochs)
+
+    def _rewrite_log(self) -> None:
+        self.query_one(RichLog).clear()
+        self._logged = 0
+        self._write_log()
 
     def _write_log(self) -> None:
         log = self.query_one(RichLog)
@@ -121,7 +129,9 @@ class TrainingScreen(Screen):
         title.append(STATE_LABELS.get(view.state, view.state), style=_STATE_STYLE.get(view.state, ""))
         title.append("  ")
         title.append(view.name, style="bold")
-        title.append(f"  {view.model}  {view.dataset}" + (f"  {view.device}" if view.device else ""))
+        # A generated name already ends with the model: saying it twice would push the device off an 80-column line.
+        details = [view.model if view.model not in view.name else "", view.dataset, view.device]
+        title.append("".join(f"  {detail}" for detail in details if detail))
         self.query_one("#run-title", Static).update(title)
         self.query_one("#run-status", Static).update(Text(view.status_line(), style=_STATE_STYLE.get(view.state, "")))
         self.refresh_bindings()
