@@ -134,6 +134,16 @@ async def test_the_drawn_y_labels_are_evenly_spaced_and_the_legend_is_under_the_
         assert not any("train" in line for line in lines[:-1])  # no legend over the curves
 
 
+async def test_before_the_first_epoch_the_legend_names_only_the_batch_curve():
+    app = ChartApp("")
+    async with app.run_test(size=(80, 12)) as pilot:
+        chart = app.query_one(LossChart)
+        chart.show([], None, [(0.1, 2.3), (0.2, 1.9), (0.3, 1.5)], 10)
+        await pilot.pause()
+        legend = chart.render().plain.splitlines()[-1]
+        assert "batch" in legend and "train" not in legend and "best" not in legend
+
+
 async def test_the_event_log_wraps_again_when_the_terminal_narrows(tmp_path):
     """Lines written at 120 columns must not stick out (behind a horizontal scrollbar) at 80."""
     from savi_tui.core import events as ev

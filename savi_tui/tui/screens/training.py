@@ -119,9 +119,9 @@ class TrainingScreen(Screen):
         self.query_one("#epoch-progress", ProgressBar).update(progress=view.epoch_fraction())
         self.query_one("#run-progress", ProgressBar).update(progress=view.run_fraction())
         batch = f"batch {view.batch}/{view.batches}" if view.in_epoch else ""
-        self.query_one("#epoch-eta", Label).update(f"{batch}  ETA {format_duration(view.epoch_eta())}")
+        self.query_one("#epoch-eta", Label).update(_joined(batch, f"ETA {format_duration(view.epoch_eta())}"))
         speed = f"{view.images_per_second:,.0f} img/s" if view.live and view.images_per_second else ""
-        self.query_one("#run-eta", Label).update(f"{speed}  ETA {format_duration(view.run_eta())}")
+        self.query_one("#run-eta", Label).update(_joined(speed, f"ETA {format_duration(view.run_eta())}"))
 
     def _update_status(self) -> None:
         view = self.view
@@ -151,6 +151,10 @@ class TrainingScreen(Screen):
 
     def action_summary(self) -> None:
         self.app.show_summary(self.view.model, experiment=self.view.name)
+
+
+def _joined(*parts: str) -> str:
+    return "  ".join(part for part in parts if part)
 
 
 _STATE_STYLE = {

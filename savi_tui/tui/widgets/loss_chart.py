@@ -91,7 +91,7 @@ class LossChart(PlotextPlot):
         lines = chart.split("\n", allow_blank=True)
         if lines and not lines[-1].plain:  # plotext ends with a newline
             lines.pop()
-        if lines and self.history:  # the last row is the x label's: the legend goes there
+        if lines and (self.history or self.batch_losses):  # the last row is the x label's: the legend goes there
             lines[-1] = self._legend(self.size.width)
         return Text("\n").join(lines)
 
@@ -99,7 +99,9 @@ class LossChart(PlotextPlot):
         def key(mark: str, color: int, label: str) -> Text:
             return Text.assemble((mark, Style(color=f"color({color})")), f" {label}")
 
-        keys = [key(TRAIN_MARK, TRAIN_COLOR, "train"), key(TRAIN_MARK, TEST_COLOR, "test")]
+        keys = []
+        if self.history:
+            keys += [key(TRAIN_MARK, TRAIN_COLOR, "train"), key(TRAIN_MARK, TEST_COLOR, "test")]
         if self.best_epoch is not None:
             keys.append(key(BEST_MARK, BEST_COLOR, f"best {self.best_epoch}"))
         if self.batch_losses:
