@@ -88,6 +88,8 @@ async def test_the_model_summary_pane_shows_the_whole_table_when_wide(tmp_path, 
         await wait_for(pilot, lambda: pane.text == FC_SUMMARY, what="the summary")
         await pilot.pause()
         assert max(len(line) for line in FC_SUMMARY.splitlines()) == 72
+        name = app.screen.query_one("#name")
+        assert name.content_region.width >= len(name.value) == 37  # the generated name, whole, at both sizes
         if fits:
             assert pane.max_scroll_x == 0 and not pane.show_horizontal_scrollbar
         else:  # narrow: scrollable sideways, with the keys (Ctrl+T focuses it)

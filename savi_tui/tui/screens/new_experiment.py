@@ -97,7 +97,7 @@ class NewExperimentScreen(Screen):
                     id="models",
                 )
                 with Grid(id="form"):
-                    yield Label("Name")
+                    yield Label("Name", id="name-label")
                     yield Input(self.generated_name, id="name", compact=True, validators=[CoreCheck(self._check_name)])
                     yield Label("Dataset")
                     yield Select(
