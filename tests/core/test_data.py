@@ -61,6 +61,44 @@ def test_missing_dataset_without_download_names_the_import_command(tmp_path):
         load_data("mnist", root=tmp_path / "empty", download=False)
 
 
+def test_a_missing_dataset_is_downloaded_by_torchvision_into_its_layout(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    calls = []
+
+    class FakeMNIST:  # torchvision's contract: download=True puts the raw IDX files in root/MNIST/raw
+        def __init__(self, root, train, download):
+            calls.append((root, download))
+            source = write_tiny_idx(tmp_path / "mirror", train=30, test=10)
+            raw = Path(root) / "MNIST" / "raw"
+            raw.mkdir(parents=True)
+            for packed in source.glob("*.gz"):
+                (raw / packed.stem).write_bytes(gzip.decompress(packed.read_bytes()))
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    data = load_data("mnist", root=tmp_path / "ds")
+    assert calls == [(str(tmp_path / "ds"), True)]
+    assert (len(data.train), len(data.test)) == (30, 10)
+
+
+def test_a_failed_download_names_the_network_error_and_the_import_command(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    class OfflineMNIST:
+        def __init__(self, root, train, download):
+            raise RuntimeError(
+                "Error downloading train-images-idx3-ubyte.gz:\nTried https://mirror/, got:\n"
+                "<urlopen error [Errno -2] Name or service not known>\n"
+            )
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", OfflineMNIST)
+    with pytest.raises(DatasetError) as caught:
+        load_data("mnist", root=tmp_path / "ds")
+    message = str(caught.value)
+    assert "Name or service not known" in message and "savi-tui data import DIR --dataset mnist" in message
+    assert len(message.splitlines()) == 1
+
+
 def test_real_mnist_imports_from_shared_with_official_checksums(tmp_path):
     if not SHARED_MNIST.is_dir():
         pytest.skip(f"{SHARED_MNIST} is not here")
