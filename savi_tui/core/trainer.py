@@ -80,7 +80,6 @@ class Trainer:
 
         cfg, data = self.config, self.data
         device = resolve_device(cfg.device)
-        _keep_freed_memory()
         self._setup(device)
         # both splits live on the device (uint8, 1 byte a pixel): no host→device copy per batch
         train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
@@ -325,29 +324,6 @@ class Trainer:
         statistics = self.experiment.read_statistics() or {}
         self.on_event(ev.Finished(len(self.history), self.best_epoch, self.best_test_loss, statistics))
         return "finished"
-
-
-def _keep_freed_memory() -> None:
-    """Ask glibc to keep freed blocks instead of handing each back to the OS.
-
-    By default every activation above 128 KB-32 MB is mmap'd and unmapped per batch,
-    so each batch page-faults its memory in again (zeroed by the kernel): measured
-    here, that doubled the time of a ModelConvNet epoch on CPU. Blocks of 32 MiB and
-    more are still mapped and unmapped, and the heap gives back what passes 64 MiB
-    free, so peak RSS stays where it was (default recipe, full MNIST: 1.47 GB; higher
-    thresholds reached 1.68 GB). A no-op where there is no glibc.
-    """
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: mmap only blocks of 32 MiB and more
-        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD: give back the heap top past 64 MiB free
-    except (OSError, AttributeError):  # musl, or no libc.so.6
-        pass
 
 
 def _to_cpu(value):
