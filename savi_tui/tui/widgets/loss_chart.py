@@ -47,11 +47,11 @@ def y_axis(low: float, high: float, rows: int) -> tuple[float, float, list[float
 
 
 def tick_labels(ticks: list[float]) -> list[str]:
-    """Enough decimals to tell neighbours apart: two significant digits of the step."""
+    """As few decimals as keep each label within a tenth of a step of its value."""
     if len(ticks) < 2:
         return [f"{tick:.2f}" for tick in ticks]
     step = ticks[1] - ticks[0]
-    decimals = max(0, math.ceil(-math.log10(step))) + 1
+    decimals = max(0, math.ceil(math.log10(5 / step) - 1e-9))
     return [f"{tick:.{decimals}f}" for tick in ticks]
 
 
