@@ -7,11 +7,12 @@ is written: the dataset is loaded before the experiment folder is created.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
 from savi_tui.core.config import TrainConfig
-from savi_tui.core.data import load_data
+from savi_tui.core.data import default_datasets_root, load_data
 from savi_tui.core.device import check_device
 from savi_tui.core.errors import ConfigError, ExperimentLocked
 from savi_tui.core.events import Event
@@ -25,10 +26,15 @@ from savi_tui.core.experiments import (
 from savi_tui.core.trainer import Trainer
 
 
-def resume_command(name: str, root: str | os.PathLike | None = None) -> str:
+def resume_command(
+    name: str, root: str | os.PathLike | None = None, datasets_root: str | os.PathLike | None = None
+) -> str:
+    """The shell command that continues ``name``, runnable as printed."""
     command = f"savi-tui train --resume {name}"
     if root is not None and Path(root).resolve() != default_experiments_root().resolve():
-        command += f" -ep {root}"
+        command += f" -ep {shlex.quote(str(root))}"
+    if datasets_root is not None and Path(datasets_root).resolve() != default_datasets_root().resolve():
+        command += f" --datasets-root {shlex.quote(str(datasets_root))}"
     return command
 
 
@@ -51,7 +57,7 @@ def new_run(
             raise ExperimentError(f"experiment {name!r} already exists in {root}; choose another name or resume it")
     data = _load(config, datasets_root)
     experiment = create_experiment(root, name or generate_name(config.model, root), config)
-    return Trainer(experiment, data, on_event, resume_command=resume_command(experiment.name, root))
+    return Trainer(experiment, data, on_event, resume_command=resume_command(experiment.name, root, datasets_root))
 
 
 def resume_run(
@@ -86,7 +92,7 @@ def resume_run(
             raise ConfigError("the fast recipe's one-cycle schedule is fixed at its start; it cannot be extended")
         changes["epochs"] = epochs
     data = _load(config, datasets_root)
-    trainer = Trainer(experiment, data, on_event, resume_command=resume_command(name, root))
+    trainer = Trainer(experiment, data, on_event, resume_command=resume_command(name, root, datasets_root))
     trainer.config_changes = changes
     return trainer
 

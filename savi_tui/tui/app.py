@@ -396,7 +396,9 @@ class SaviApp(App[int]):
         done = f"{info.name} is complete: all {info.epochs_planned} epochs are done."
         if (info.config or {}).get("recipe") == "fast":
             return f"{done} The fast recipe's one-cycle schedule cannot be extended: start a new experiment."
-        command = resume_command(info.name, self.experiments_root) + f" -ne {info.epochs_planned + 5}"
+        command = (
+            resume_command(info.name, self.experiments_root, self.datasets_root) + f" -ne {info.epochs_planned + 5}"
+        )
         return f"{done} To train it longer: {command}"
 
     def action_new_experiment(self) -> None:

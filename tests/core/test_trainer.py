@@ -155,3 +155,23 @@ def test_a_second_trainer_on_the_same_experiment_is_refused(tmp_path, tiny_mnist
     with trainer.experiment.lock():
         with pytest.raises(ExperimentLocked, match=r"pid \d+ host"):
             resume_run("run", root=tmp_path, datasets_root=tiny_mnist_root)
+
+
+def test_the_resume_command_is_runnable_as_printed(tmp_path):
+    import shlex
+
+    from savi_tui.core.runs import resume_command
+
+    root, datasets = tmp_path / "my experiments", tmp_path / "data sets"
+    command = resume_command("run", root, datasets)
+    assert shlex.split(command) == [
+        "savi-tui",
+        "train",
+        "--resume",
+        "run",
+        "-ep",
+        str(root),
+        "--datasets-root",
+        str(datasets),
+    ]
+    assert resume_command("run") == "savi-tui train --resume run"

@@ -187,6 +187,7 @@ def test_the_extend_hint_is_a_command_that_runs_as_printed(tmp_path):
     app = make_app(tmp_path / "exps")
     info = SimpleNamespace(name="mnist-fc", epochs_planned=10, config={"recipe": "default"})
     hint = app.extend_hint(info)
-    assert hint.endswith(f"To train it longer: savi-tui train --resume mnist-fc -ep {tmp_path / 'exps'} -ne 15")
+    command = f"savi-tui train --resume mnist-fc -ep {tmp_path / 'exps'} --datasets-root {app.datasets_root} -ne 15"
+    assert hint.endswith(f"To train it longer: {command}")
     fast = app.extend_hint(SimpleNamespace(name="quick", epochs_planned=1, config={"recipe": "fast"}))
     assert "-ne" not in fast and "cannot be extended" in fast
