@@ -57,3 +57,24 @@ def test_summary_text_lists_totals():
 def test_unknown_model_is_refused_with_the_choices():
     with pytest.raises(ConfigError, match="ModelConvNet"):
         create_model("ResNet1000")
+
+
+def test_convnet_computes_the_courses_function_relu_then_pool_bit_for_bit():
+    """Our forward pools before the ReLU (faster); outputs and gradients equal the course's order."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    model = create_model("ModelConvNet")
+    images = torch.rand(16, 1, 28, 28)
+
+    def course_forward(x):
+        x = model.pool1(F.relu(model.conv1(x)))
+        x = model.pool2(F.relu(model.conv2(x)))
+        return model.fc2(F.relu(model.fc1(torch.flatten(x, 1))))
+
+    ours, theirs = model(images), course_forward(images)
+    assert torch.equal(ours, theirs)
+    grads_ours = torch.autograd.grad(ours.square().sum(), list(model.parameters()))
+    grads_theirs = torch.autograd.grad(theirs.square().sum(), list(model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(grads_ours, grads_theirs))
