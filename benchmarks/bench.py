@@ -106,6 +106,24 @@ def config(model: str, **overrides):
 # --- (a) the course's pipeline ------------------------------------------------------
 
 
+def course_model(model: str, networks):
+    """The model as the course's code computes it: its ConvNet applies ReLU before each
+    pool (savi-tui pools first: the same function, less work), so the course side keeps that."""
+    import torch
+    import torch.nn.functional as F
+
+    if model != "ModelConvNet":
+        return getattr(networks, model)()
+
+    class CourseConvNet(networks.ModelConvNet):
+        def forward(self, x):
+            x = self.pool1(F.relu(self.conv1(x)))
+            x = self.pool2(F.relu(self.conv2(x)))
+            return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+
+    return CourseConvNet()
+
+
 class CoursePipeline:
     """The course's code path: torchvision dataset, ToTensor, DataLoader, eager NCHW."""
 
@@ -119,7 +137,7 @@ class CoursePipeline:
         dataset = tv_datasets.MNIST(str(datasets), train=True, download=False, transform=transforms.ToTensor())
         self.loader = torch.utils.data.DataLoader(dataset, batch_size=COURSE_BATCH, shuffle=True)
         self.test = tv_datasets.MNIST(str(datasets), train=False, download=False, transform=transforms.ToTensor())
-        self.model = getattr(networks, model)()
+        self.model = course_model(model, networks)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.loss_fn = torch.nn.CrossEntropyLoss()
 
