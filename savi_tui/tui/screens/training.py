@@ -15,7 +15,7 @@ from savi_tui.tui.run_state import STATE_LABELS, RunView, format_duration
 from savi_tui.tui.widgets.epoch_table import EpochTable
 from savi_tui.tui.widgets.loss_chart import LossChart
 
-CHART_INTERVAL = 0.5  # seconds: the chart redraws at most this often, however fast events come
+CHART_INTERVAL = 1.0  # seconds: the chart redraws at most this often, however fast events come
 
 
 class TrainingScreen(Screen):
