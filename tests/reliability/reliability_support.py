@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def make_datasets_root(folder: Path, train: int, test: int) -> Path:
     """A datasets root holding a tiny generated 'mnist' of ``train`` + ``test`` images."""
-    from conftest import write_tiny_idx
+    from tests.conftest import write_tiny_idx
 
     from savi_tui.core.data import import_idx
 

@@ -73,7 +73,7 @@ def _empty_train_split(folder: Path) -> None:
 
 def _idx_source(base: Path, change: Callable[[Path], None]) -> Path:
     """The four IDX files of the tiny MNIST, ungzipped, then ``change``d."""
-    from conftest import write_tiny_idx
+    from tests.conftest import write_tiny_idx
 
     source = write_tiny_idx(base / "idx", 20, 10)
     for gz in source.glob("*.gz"):

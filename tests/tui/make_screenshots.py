@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # tests/: the tiny dataset generator in conftest.py
+sys.path.insert(0, str(HERE.parents[1]))  # the repository: tests.conftest's tiny dataset generator
 
 SIZE = (120, 40)
 SMALL = (80, 24)
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         datasets_root, fraction = default_datasets_root(), args.fraction
         if args.tiny:
-            from conftest import write_tiny_idx
+            from tests.conftest import write_tiny_idx
 
             from savi_tui.core.data import import_idx
 
