@@ -63,11 +63,31 @@ def gentle_trainer(monkeypatch):
     monkeypatch.setattr(Trainer, "_report_progress", report_then_rest)
 
 
+@pytest.fixture
+def held_after_first_batch(monkeypatch):
+    """The training waits after its first batch until the test lets it go, so a Ctrl+C lands
+    inside the epoch however fast the machine is (a tiny run can finish before the first look)."""
+    from savi_tui.core import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL", 0.0)  # an event after every batch
+    release = threading.Event()
+    report = trainer_module.Trainer._report_progress
+
+    def report_then_wait(trainer, *args):
+        report(trainer, *args)
+        release.wait(30)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_report_progress", report_then_wait)
+    return release
+
+
 def progress_of(root, name=NAME) -> dict:
     return json.loads((root / name / "progress.json").read_text())
 
 
-async def test_new_training_ctrl_c_saves_then_resume_from_the_list_completes(tmp_path, tiny_mnist_root):
+async def test_new_training_ctrl_c_saves_then_resume_from_the_list_completes(
+    tmp_path, tiny_mnist_root, held_after_first_batch
+):
     root = tmp_path / "e"
     app = make_app(root, tiny_mnist_root)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -75,12 +95,14 @@ async def test_new_training_ctrl_c_saves_then_resume_from_the_list_completes(tmp
         screen = app.screen
         await pilot.press("ctrl+c")
         assert any(n.message == "Stopping after this batch — saving…" for n in app._notifications)
-        assert run.view.state in ("stopping", "stopped")  # the trainer may have saved already
+        assert run.view.state == "stopping"
+        held_after_first_batch.set()
         await wait_for(pilot, lambda: run.view.state == "stopped", what="the save")
         await pilot.pause()
         status = str(screen.query_one("#run-status", Static).content)
         assert "Saved at" in status and f"savi-tui train --resume {NAME}" in status
         saved_epoch, saved_batch = run.view.saved_at
+        assert (saved_epoch, saved_batch) == (0, 1)  # inside the first epoch, after its first batch
         assert (root / NAME / "status.pkl").is_file()
         assert progress_of(root)["batch_idx"] == saved_batch and progress_of(root)["epochs_done"] == saved_epoch
         assert not progress_of(root)["finished"]
