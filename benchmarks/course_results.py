@@ -36,8 +36,22 @@ def main() -> int:
     for model, target in TARGETS.items():
         started = time.perf_counter()
         subprocess.run(
-            [*cli, "train", "-m", model, "-bs", "512", "-ne", str(args.epochs), "-n", model,
-             "-ep", str(experiments), "--datasets-root", str(datasets)],
+            [
+                *cli,
+                "train",
+                "-m",
+                model,
+                "-bs",
+                "512",
+                "-ne",
+                str(args.epochs),
+                "-n",
+                model,
+                "-ep",
+                str(experiments),
+                "--datasets-root",
+                str(datasets),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -77,4 +77,4 @@ def test_convnet_computes_the_courses_function_relu_then_pool_bit_for_bit():
     assert torch.equal(ours, theirs)
     grads_ours = torch.autograd.grad(ours.square().sum(), list(model.parameters()))
     grads_theirs = torch.autograd.grad(theirs.square().sum(), list(model.parameters()))
-    assert all(torch.equal(a, b) for a, b in zip(grads_ours, grads_theirs))
+    assert all(torch.equal(a, b) for a, b in zip(grads_ours, grads_theirs, strict=True))

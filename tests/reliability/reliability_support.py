@@ -15,9 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def make_datasets_root(folder: Path, train: int, test: int) -> Path:
     """A datasets root holding a tiny generated 'mnist' of ``train`` + ``test`` images."""
-    from tests.conftest import write_tiny_idx
-
     from savi_tui.core.data import import_idx
+    from tests.conftest import write_tiny_idx
 
     import_idx(write_tiny_idx(folder / "idx", train, test), "mnist", folder / "datasets")
     return folder / "datasets"

@@ -179,9 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         datasets_root, fraction = default_datasets_root(), args.fraction
         if args.tiny:
-            from tests.conftest import write_tiny_idx
-
             from savi_tui.core.data import import_idx
+            from tests.conftest import write_tiny_idx
 
             datasets_root, fraction = work / "datasets", 1.0
             import_idx(write_tiny_idx(work / "idx", train=2048, test=512), "mnist", datasets_root)
