@@ -3,6 +3,7 @@
 - the trainer feeds the model whole batches gathered in one indexing operation,
   never one example at a time, and never through a DataLoader;
 - ``savi-tui --help`` and importing the app do not import torch;
+- float32 Linear layers run on oneDNN where it is available (x86);
 - the fast recipe's extra steps (normalization, label smoothing, bf16 autocast)
   still resume bit for bit, and the default recipe keeps the course's arithmetic.
 """
@@ -140,3 +141,14 @@ def test_an_exported_fast_model_takes_the_course_inputs():
     with torch.inference_mode():
         expected = model((images.float() / 255 - mean) / std)  # what the trainer feeds the model
         assert torch.allclose(wrapped(images.float() / 255), expected, atol=1e-5)
+
+
+def test_the_trainer_runs_float32_linear_layers_on_onednn_where_available(tmp_path, tiny_mnist_root):
+    from savi_tui.core.onednn_linear import OneDNNLinear, onednn_linear_available
+
+    cfg = TrainConfig(model="ModelFullyConnected", batch_size=64, epochs=1, seed=1, device="cpu")
+    trainer, outcome, _ = _train(tmp_path, tiny_mnist_root, cfg)
+    assert outcome == "finished"
+    linears = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Linear)]
+    expected = OneDNNLinear if onednn_linear_available() else torch.nn.Linear
+    assert [type(m) for m in linears] == [expected, expected]
