@@ -317,7 +317,12 @@ def child_app_overhead(datasets: Path, repeats: int, fraction: float) -> dict:
         from savi_tui.tui.app import SaviApp
     except ImportError as error:
         return {"error": f"the app is not importable: {error}"}
+    from savi_tui.core.device import keep_freed_memory
     from savi_tui.core.experiments import open_experiment
+
+    # what the app does when it starts, here before either side starts a thread, so the
+    # plain runs (main thread) and the app's training worker both allocate from the main heap
+    keep_freed_memory()
 
     def cfg():  # the same two-epoch training on both sides; epoch 1 is warm-up
         return config("ModelConvNet", percentage=fraction, epochs=2)
@@ -539,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
         answer = {
             "tta": lambda: child_tta(datasets, args.recipe, max_epochs=15),
             "course-tta": lambda: child_course_tta(datasets, max_epochs=15),
-            "app": lambda: child_app_overhead(datasets, repeats, fraction=0.2),
+            "app": lambda: child_app_overhead(datasets, repeats, fraction=1.0),
             "first-frame": lambda: child_first_frame(datasets, args.started),
             "rate": lambda: child_rate(datasets, *_plan(args.plan)),
         }[args.child]()

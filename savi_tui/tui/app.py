@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.data import default_datasets_root
+from savi_tui.core.device import keep_freed_memory
 from savi_tui.core.errors import SaviError
 from savi_tui.core.experiments import (
     default_experiments_root,
@@ -153,6 +154,8 @@ class SaviApp(App[int]):
     ) -> None:
         """``clock()`` gives the time used for generated experiment names (tests fix it)."""
         super().__init__()
+        # before any thread exists: the training worker then allocates from the main heap
+        keep_freed_memory()
         self.experiments_root = Path(experiments_root) if experiments_root else default_experiments_root()
         self.datasets_root = Path(datasets_root) if datasets_root else default_datasets_root()
         self.clock = clock or datetime.now

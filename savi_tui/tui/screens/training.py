@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -16,6 +18,9 @@ from savi_tui.tui.widgets.epoch_table import EpochTable
 from savi_tui.tui.widgets.loss_chart import LossChart
 
 CHART_INTERVAL = 1.0  # seconds: the chart redraws at most this often, however fast events come
+# seconds: the progress bars and ETAs redraw at most this often; each redraw lays the screen out
+# again, and at the trainer's 10 events a second the app's own thread took CPU from training
+PROGRESS_INTERVAL = 0.25
 
 
 class TrainingScreen(Screen):
@@ -33,6 +38,7 @@ class TrainingScreen(Screen):
         super().__init__()
         self.view = view
         self._chart_dirty = True
+        self._progress_drawn = 0.0  # time.monotonic() of the last progress redraw
         self._logged = 0
 
     def compose(self) -> ComposeResult:
@@ -57,6 +63,7 @@ class TrainingScreen(Screen):
     def on_mount(self) -> None:
         self.refresh_all()
         self.set_interval(CHART_INTERVAL, self._redraw_chart_if_dirty)
+        self.set_interval(PROGRESS_INTERVAL, self._redraw_progress_if_due)
 
     def on_screen_resume(self) -> None:
         self.refresh_all()
@@ -76,8 +83,9 @@ class TrainingScreen(Screen):
     def update_from(self, event) -> None:
         """Called by the app (UI thread) after it folded ``event`` into ``self.view``."""
         if isinstance(event, ev.BatchProgress):
-            self._update_progress()
-            self._chart_dirty = True  # the batch curve: redrawn by the timer, not per event
+            # the progress at once if it was not just drawn, else by the timer; the batch curve by its timer
+            self._progress_dirty = self._chart_dirty = True
+            self._redraw_progress_if_due()
             return
         if isinstance(event, ev.EpochFinished | ev.RunStarted):
             self.query_one(EpochTable).show(self.view.history, self.view.best_epoch)
@@ -112,16 +120,23 @@ class TrainingScreen(Screen):
             log.write(line)
         self._logged = len(self.view.log)
 
+    def _redraw_progress_if_due(self) -> None:
+        if self._progress_dirty and time.monotonic() - self._progress_drawn >= PROGRESS_INTERVAL:
+            self._update_progress()
+
     def _update_progress(self) -> None:
+        self._progress_dirty, self._progress_drawn = False, time.monotonic()
         view = self.view
         epoch = view.epoch if view.live or view.in_epoch else view.epochs_done
-        self.query_one("#epoch-label", Label).update(f"Epoch {epoch}/{view.epochs}")
+        # the labels sit in fixed one-line cells (app.tcss): no new layout for a new text
+        self.query_one("#epoch-label", Label).update(f"Epoch {epoch}/{view.epochs}", layout=False)
         self.query_one("#epoch-progress", ProgressBar).update(progress=view.epoch_fraction())
         self.query_one("#run-progress", ProgressBar).update(progress=view.run_fraction())
         batch = f"batch {view.batch}/{view.batches}" if view.in_epoch else ""
-        self.query_one("#epoch-eta", Label).update(_joined(batch, f"ETA {format_duration(view.epoch_eta())}"))
+        epoch_eta = _joined(batch, f"ETA {format_duration(view.epoch_eta())}")
+        self.query_one("#epoch-eta", Label).update(epoch_eta, layout=False)
         speed = f"{view.images_per_second:,.0f} img/s" if view.live and view.images_per_second else ""
-        self.query_one("#run-eta", Label).update(_joined(speed, f"ETA {format_duration(view.run_eta())}"))
+        self.query_one("#run-eta", Label).update(_joined(speed, f"ETA {format_duration(view.run_eta())}"), layout=False)
 
     def _update_status(self) -> None:
         view = self.view
