@@ -20,7 +20,7 @@ from savi_tui.tui.widgets.loss_chart import LossChart
 CHART_INTERVAL = 1.0  # seconds: the chart redraws at most this often, however fast events come
 # seconds: the progress bars and ETAs redraw at most this often; each redraw lays the screen out
 # again, and at the trainer's 10 events a second the app's own thread took CPU from training
-PROGRESS_INTERVAL = 0.25
+PROGRESS_INTERVAL = 0.5
 
 
 class TrainingScreen(Screen):
@@ -39,6 +39,7 @@ class TrainingScreen(Screen):
         self.view = view
         self._chart_dirty = True
         self._progress_drawn = 0.0  # time.monotonic() of the last progress redraw
+        self._bindings_state: str | None = None  # the state the footer's keys were last shown for
         self._logged = 0
 
     def compose(self) -> ComposeResult:
@@ -147,9 +148,11 @@ class TrainingScreen(Screen):
         # A generated name already ends with the model: saying it twice would push the device off an 80-column line.
         details = [view.model if view.model not in view.name else "", view.dataset, view.device]
         title.append("".join(f"  {detail}" for detail in details if detail))
-        self.query_one("#run-title", Static).update(title)
+        self.query_one("#run-title", Static).update(title, layout=False)  # one line (app.tcss)
         self.query_one("#run-status", Static).update(Text(view.status_line(), style=_STATE_STYLE.get(view.state, "")))
-        self.refresh_bindings()
+        if view.state != self._bindings_state:  # the footer rebuilds itself: only when `r` may change
+            self._bindings_state = view.state
+            self.refresh_bindings()
 
     # -- actions -------------------------------------------------------------
 
