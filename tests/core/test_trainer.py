@@ -175,3 +175,20 @@ def test_the_resume_command_is_runnable_as_printed(tmp_path):
         str(datasets),
     ]
     assert resume_command("run") == "savi-tui train --resume run"
+
+
+def test_training_keeps_the_collector_off_long_lived_objects_and_gives_them_back(tmp_path, tiny_mnist_root):
+    import gc
+
+    frozen_while_training = []
+
+    def on_event(event):
+        if isinstance(event, ev.BatchProgress):
+            frozen_while_training.append(gc.get_freeze_count())
+
+    cfg = TrainConfig(model="ModelFullyConnected", batch_size=64, epochs=2, seed=1, device="cpu")
+    assert gc.get_freeze_count() == 0
+    assert new_run(cfg, root=tmp_path, name="gc", datasets_root=tiny_mnist_root, on_event=on_event).run() == "finished"
+    # torch, the data and the model (tens of thousands of objects) are out of the full collections' way...
+    assert frozen_while_training and min(frozen_while_training) > 10_000
+    assert gc.get_freeze_count() == 0  # ...and the collector's again once the run is over

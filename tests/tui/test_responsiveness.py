@@ -87,3 +87,50 @@ async def test_an_uncached_summary_comes_from_torchinfo_in_a_worker(tmp_path):
         pane = app.screen.query_one("#model-summary", SummaryPane)
         await wait_for(pilot, lambda: "BatchNorm2d" in pane.text, timeout=60, what="torchinfo")
         assert "Total params: 468,010" in pane.text
+
+
+async def test_opening_and_closing_modals_leaves_no_footer_keys_behind(tmp_path):
+    import gc
+
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+
+        async def open_and_close_help(times: int) -> int:
+            for _ in range(times):
+                await pilot.press("question_mark")
+                await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+            await pilot.pause(0.1)
+            gc.collect()
+            return sum(type(o) is FooterKey for o in gc.get_objects())
+
+        after_two = await open_and_close_help(2)
+        after_twenty = await open_and_close_help(18)
+        # each opening rebuilds the footer; the keys it replaced must not stay alive
+        assert after_twenty <= after_two
+
+
+async def test_progress_redraws_at_most_every_progress_interval(tmp_path, monkeypatch):
+    from savi_tui.tui.screens import training
+
+    redraws = []
+    original = TrainingScreen._update_progress
+    monkeypatch.setattr(TrainingScreen, "_update_progress", lambda s: (redraws.append(1), original(s)))
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        view = live_view()
+        app.active_run = ActiveRun(7, view)
+        await app.push_screen(TrainingScreen(view))
+        await pilot.pause(0.6)
+        redraws.clear()
+        for batch in range(1, 301):
+            app.post_message(TrainingEvent(7, ev.BatchProgress(6, batch % 118 + 1, 118, 0.1, 20000.0)))
+        await pilot.pause(2 * training.PROGRESS_INTERVAL + 0.1)
+        assert 1 <= len(redraws) <= 4  # not 300: the first at once, the rest by the timer
+        screen = app.screen
+        assert f"batch {view.batch}/{view.batches}" in str(screen.query_one("#epoch-eta").render())  # the last one shown

@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from savi_tui.tui.messages import ExperimentDeleted, ExperimentsLoaded
 from savi_tui.tui.screens.confirm import ConfirmScreen
+from savi_tui.tui.widgets.footer import Footer
 from savi_tui.tui.widgets.loss_chart import LossChart
 
 REFRESH_SECONDS = 2.0  # look for changes on disk this often (cheap: folder times only)

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from savi_tui.core.config import DATASETS, DEVICES, OPTIMIZERS, RECIPES, TrainConfig
@@ -22,6 +22,7 @@ from savi_tui.core.models import MODELS
 from savi_tui.core.recipes import recipe_defaults
 from savi_tui.tui.messages import SummaryReady
 from savi_tui.tui.screens.summary import LOADING
+from savi_tui.tui.widgets.footer import Footer
 from savi_tui.tui.widgets.summary_pane import SummaryPane
 
 

@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, ProgressBar, RichLog, Static
+from textual.widgets import Header, Label, ProgressBar, RichLog, Static
 
 from savi_tui.core import events as ev
 from savi_tui.tui.run_state import STATE_LABELS, RunView, format_duration
 from savi_tui.tui.widgets.epoch_table import EpochTable
+from savi_tui.tui.widgets.footer import Footer
 from savi_tui.tui.widgets.loss_chart import LossChart
 
 CHART_INTERVAL = 1.0  # seconds: the chart redraws at most this often, however fast events come
