@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 
 from tui_helpers import FC_SUMMARY, live_view, make_app, make_four_experiments, wait_for
 
@@ -89,9 +90,10 @@ async def test_an_uncached_summary_comes_from_torchinfo_in_a_worker(tmp_path):
         assert "Total params: 468,010" in pane.text
 
 
-async def test_opening_and_closing_modals_leaves_no_footer_keys_behind(tmp_path):
+async def test_opening_and_closing_modals_leaves_no_widgets_behind(tmp_path):
     import gc
 
+    from textual._styles_cache import StylesCache
     from textual.widgets._footer import FooterKey
 
     app = make_app(tmp_path / "e")
@@ -106,12 +108,14 @@ async def test_opening_and_closing_modals_leaves_no_footer_keys_behind(tmp_path)
                 await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
             await pilot.pause(0.1)
             gc.collect()
-            return sum(type(o) is FooterKey for o in gc.get_objects())
+            return Counter(type(o).__name__ for o in gc.get_objects() if type(o) in (FooterKey, StylesCache))
 
         after_two = await open_and_close_help(2)
         after_twenty = await open_and_close_help(18)
-        # each opening rebuilds the footer; the keys it replaced must not stay alive
-        assert after_twenty <= after_two
+        # each opening rebuilds the footer, and the help's widgets are removed when it closes:
+        # neither the replaced keys nor the removed widgets' render caches may stay alive
+        assert after_twenty["FooterKey"] <= after_two["FooterKey"]
+        assert after_twenty["StylesCache"] <= after_two["StylesCache"]
 
 
 async def test_progress_redraws_at_most_every_progress_interval(tmp_path, monkeypatch):
