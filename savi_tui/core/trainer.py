@@ -83,7 +83,7 @@ class Trainer:
         cfg, data = self.config, self.data
         device = resolve_device(cfg.device)
         self._setup(device)
-        settle_garbage()  # torch, the data and the model are here for the whole run
+        gc.freeze()  # torch, the data and the model are here for the whole run (see settle_garbage)
         # both splits live on the device (uint8, 1 byte a pixel): no host→device copy per batch
         train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
         self.test_images, self.test_labels = data.test.images.to(device), data.test.labels.to(device)
@@ -104,7 +104,8 @@ class Trainer:
             )
         )
         for epoch_idx in range(self.epoch_idx + 1, cfg.epochs):
-            started = time.perf_counter()
+            # an epoch resumed mid-way counts the seconds it had before the stop
+            self.epoch_started, self.carried_seconds = time.perf_counter() - self.carried_seconds, 0.0
             order = epoch_order(size, cfg.seed, epoch_idx, device)
             self.model.train()
             for begin, end in batch_slices(size, cfg.batch_size, self.batch_idx):
@@ -127,7 +128,7 @@ class Trainer:
                 self.batch_idx += 1
                 self._report_progress(epoch_idx, steps)
             test_loss, confusion = self._evaluate()
-            self._finish_epoch(epoch_idx, test_loss, confusion, time.perf_counter() - started)
+            self._finish_epoch(epoch_idx, test_loss, confusion, time.perf_counter() - self.epoch_started)
         return self._complete()
 
     def _inputs(self, images):
@@ -180,6 +181,7 @@ class Trainer:
         self.best_test_loss: float | None = None
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         self.loss_count = 0
+        self.epoch_started, self.carried_seconds = time.perf_counter(), 0.0
         self._last_report = (time.perf_counter(), 0.0, 0)
         if self.experiment.status_path.exists():
             self._restore(torch)
@@ -207,6 +209,7 @@ class Trainer:
             self.best_epoch = None if state["best_epoch_idx"] is None else state["best_epoch_idx"] + 1
             self.loss_sum.fill_(state["partial_epoch"]["loss_sum"])
             self.loss_count = state["partial_epoch"]["count"]
+            self.carried_seconds = float(state["partial_epoch"].get("seconds", 0.0))  # older files lack it
             torch.set_rng_state(state["rng_state"]["torch"])
             if self.device.type == "cuda" and state["rng_state"].get("cuda"):
                 torch.cuda.set_rng_state_all(state["rng_state"]["cuda"])
@@ -236,7 +239,11 @@ class Trainer:
             "rng_state": rng,
             "best_epoch_idx": None if self.best_epoch is None else self.best_epoch - 1,
             "best_test_loss": self.best_test_loss,
-            "partial_epoch": {"loss_sum": float(self.loss_sum.item()), "count": self.loss_count},
+            "partial_epoch": {
+                "loss_sum": float(self.loss_sum.item()),
+                "count": self.loss_count,
+                "seconds": time.perf_counter() - self.epoch_started if self.batch_idx else 0.0,
+            },
         }
         if kind == "best":
             payload["selected_on"] = "test set: lowest test loss so far (the course's rule)"
@@ -347,13 +354,15 @@ def garbage_settled_while_training():
 
 
 def settle_garbage() -> None:
-    """Collect once, then take every object alive now out of the collector's sight (``gc.freeze``).
+    """Collect, then take every object alive now out of the collector's sight (``gc.freeze``).
 
     torch, matplotlib and the app leave some 400,000 long-lived objects, and every full
     collection walked all of them while holding the GIL: 100-450 ms each here, every 1-2 s
     while the app trained and took keys, so the training thread and the keys both waited.
-    Frozen, they are skipped; what the loop creates is still collected. ``run()`` unfreezes
-    at the end, so nothing frozen stays out of reach after the training.
+    Frozen, they are skipped; what the loop creates is still collected. The setup freezes
+    without collecting first (a full collection of everything took 0.2-0.4 s), and
+    ``run()`` unfreezes at the end, so whatever was frozen, garbage included, is the
+    collector's again after the training.
     """
     gc.collect()
     gc.freeze()

@@ -192,3 +192,23 @@ def test_training_keeps_the_collector_off_long_lived_objects_and_gives_them_back
     # torch, the data and the model (tens of thousands of objects) are out of the full collections' way...
     assert frozen_while_training and min(frozen_while_training) > 10_000
     assert gc.get_freeze_count() == 0  # ...and the collector's again once the run is over
+
+
+def test_an_epoch_resumed_mid_way_counts_the_seconds_it_had_before_the_stop(tmp_path, tiny_mnist_root, monkeypatch):
+    monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL", 0.0)
+    clock, step = [1000.0], [0.5]
+
+    def slow_clock():  # each look at the clock is ``step`` seconds later than the one before
+        clock[0] += step[0]
+        return clock[0]
+
+    monkeypatch.setattr(trainer_module.time, "perf_counter", slow_clock)
+    stop = lambda e: isinstance(e, ev.BatchProgress) and (e.epoch, e.batch) == (1, 3)  # noqa: E731
+    outcome, _ = train(tmp_path, tiny_mnist_root, "split", config(epochs=1), stop_when=stop)
+    assert outcome == "stopped"
+    before_stop = load_checkpoint(tmp_path / "split" / "status.pkl")["partial_epoch"]["seconds"]
+    assert before_stop >= 3 * 0.5  # three batches, each at least one look at the clock
+    step[0] = 0.0  # the resumed part takes no time at all
+    _, seen = resume(tmp_path, tiny_mnist_root, "split")
+    finished = next(e for e in seen if isinstance(e, ev.EpochFinished))
+    assert finished.record.seconds == before_stop  # the whole epoch, not only its resumed part
