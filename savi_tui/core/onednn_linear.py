@@ -22,6 +22,7 @@ import platform
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -37,6 +38,7 @@ class _OneDNNLinearFunction(torch.autograd.Function):
         return _onednn_linear(x, weight, bias)
 
     @staticmethod
+    @once_differentiable  # the backward's own products have no gradient: refuse a double backward
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         grad_x = grad_weight = grad_bias = None
@@ -51,11 +53,13 @@ class _OneDNNLinearFunction(torch.autograd.Function):
 
 class OneDNNLinear(nn.Linear):
     """An ``nn.Linear`` whose float32 CPU product runs on oneDNN; anything else (bf16
-    autocast, CUDA, inputs that are not a batch of vectors) goes the usual way."""
+    autocast, CUDA, inputs that are not a batch of vectors, an empty batch) goes the usual
+    way. First-order gradients only, which is all training needs."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (
             x.dim() == 2
+            and x.shape[0] > 0  # oneDNN has no primitive for an empty batch
             and x.device.type == "cpu"
             and x.dtype == self.weight.dtype == torch.float32
             and not torch.is_autocast_enabled("cpu")

@@ -9,6 +9,7 @@ how to stop it (``request_stop()`` from a signal handler or a key binding).
 from __future__ import annotations
 
 import gc
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -83,7 +84,7 @@ class Trainer:
         cfg, data = self.config, self.data
         device = resolve_device(cfg.device)
         self._setup(device)
-        gc.freeze()  # torch, the data and the model are here for the whole run (see settle_garbage)
+        settle_garbage()  # torch, the data and the model are here for the whole run
         # both splits live on the device (uint8, 1 byte a pixel): no host→device copy per batch
         train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
         self.test_images, self.test_labels = data.test.images.to(device), data.test.labels.to(device)
@@ -210,6 +211,8 @@ class Trainer:
             self.loss_sum.fill_(state["partial_epoch"]["loss_sum"])
             self.loss_count = state["partial_epoch"]["count"]
             self.carried_seconds = float(state["partial_epoch"].get("seconds", 0.0))  # older files lack it
+            if not 0.0 <= self.carried_seconds < math.inf:
+                raise ValueError(f"partial epoch seconds {self.carried_seconds}")
             torch.set_rng_state(state["rng_state"]["torch"])
             if self.device.type == "cuda" and state["rng_state"].get("cuda"):
                 torch.cuda.set_rng_state_all(state["rng_state"]["cuda"])
@@ -359,10 +362,11 @@ def settle_garbage() -> None:
     torch, matplotlib and the app leave some 400,000 long-lived objects, and every full
     collection walked all of them while holding the GIL: 100-450 ms each here, every 1-2 s
     while the app trained and took keys, so the training thread and the keys both waited.
-    Frozen, they are skipped; what the loop creates is still collected. The setup freezes
-    without collecting first (a full collection of everything took 0.2-0.4 s), and
-    ``run()`` unfreezes at the end, so whatever was frozen, garbage included, is the
-    collector's again after the training.
+    Frozen, they are skipped; what the loop creates is still collected. The collection first
+    keeps garbage (say, a failed run's traceback and the tensors it holds) out of the freeze;
+    at the setup it walks everything once (0.2-0.4 s here). Objects frozen alive and dropped
+    during the run (a screen the app closed) wait for the run's end, when ``run()`` unfreezes
+    and the collector has everything again.
     """
     gc.collect()
     gc.freeze()

@@ -177,7 +177,9 @@ class SaviApp(App[int]):
         of up to 1,024 removed widgets alive, some 100,000 objects that every full garbage
         collection walked (measured: 50 openings of the help screen). The values depend only on
         two colours, so emptying the cache whenever the screen changes costs a few recomputes."""
-        StylesCache.get_inner_outer.cache_clear()
+        clear = getattr(StylesCache.get_inner_outer, "cache_clear", None)  # a private API: only if it is there
+        if clear is not None:
+            clear()
 
     # -- the one training ----------------------------------------------------
 

@@ -118,3 +118,19 @@ def test_availability_is_false_off_x86(monkeypatch):
         assert onednn_linear.onednn_linear_available() is False
     finally:
         onednn_linear.onednn_linear_available.cache_clear()
+
+
+@needs_onednn
+def test_an_empty_batch_takes_the_usual_path():
+    reference, routed = _pair(16, 4)
+    x = torch.rand(0, 16)
+    assert routed(x).shape == reference(x).shape == (0, 4)
+
+
+@needs_onednn
+def test_a_second_derivative_is_refused_not_silently_wrong():
+    _, routed = _pair(16, 4)
+    x = torch.rand(3, 16, requires_grad=True)
+    (grad,) = torch.autograd.grad(routed(x).pow(2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError):
+        grad.sum().backward()

@@ -223,6 +223,14 @@ WRONG = {  # case → (change to a good status payload, what the error must say)
         lambda p: {**p, "partial_epoch": {"count": 0}},
         "training state does not fit: KeyError: 'loss_sum'",
     ),
+    "partial epoch seconds not a number": (
+        lambda p: {**p, "partial_epoch": {**p["partial_epoch"], "seconds": float("nan")}},
+        "training state does not fit: ValueError: partial epoch seconds nan",
+    ),
+    "partial epoch seconds negative": (
+        lambda p: {**p, "partial_epoch": {**p["partial_epoch"], "seconds": -3.0}},
+        "training state does not fit: ValueError: partial epoch seconds -3.0",
+    ),
     "an epoch record without its loss": (
         lambda p: {**p, "history": [{k: v for k, v in r.items() if k != "train_loss"} for r in p["history"]]},
         "training state does not fit: KeyError: 'train_loss'",

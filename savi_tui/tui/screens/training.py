@@ -39,6 +39,7 @@ class TrainingScreen(Screen):
         super().__init__()
         self.view = view
         self._chart_dirty = True
+        self._progress_dirty = True  # the view changed since the progress was last drawn
         self._progress_drawn = 0.0  # time.monotonic() of the last progress redraw
         self._bindings_state: str | None = None  # the state the footer's keys were last shown for
         self._logged = 0
