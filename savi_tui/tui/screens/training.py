@@ -40,7 +40,7 @@ class TrainingScreen(Screen):
         self.view = view
         self._chart_dirty = True
         self._progress_dirty = True  # the view changed since the progress was last drawn
-        self._progress_drawn = 0.0  # time.monotonic() of the last progress redraw
+        self._chart_drawn = 0.0  # time.monotonic() of the last chart redraw
         self._bindings_state: str | None = None  # the state the footer's keys were last shown for
         self._logged = 0
 
@@ -65,8 +65,7 @@ class TrainingScreen(Screen):
 
     def on_mount(self) -> None:
         self.refresh_all()
-        self.set_interval(CHART_INTERVAL, self._redraw_chart_if_dirty)
-        self.set_interval(PROGRESS_INTERVAL, self._redraw_progress_if_due)
+        self.set_interval(PROGRESS_INTERVAL, self._redraw_what_is_due)
 
     def on_screen_resume(self) -> None:
         self.refresh_all()
@@ -86,9 +85,8 @@ class TrainingScreen(Screen):
     def update_from(self, event) -> None:
         """Called by the app (UI thread) after it folded ``event`` into ``self.view``."""
         if isinstance(event, ev.BatchProgress):
-            # the progress at once if it was not just drawn, else by the timer; the batch curve by its timer
+            # redrawn by the timer: progress and batch curve in the same frame, not once per event
             self._progress_dirty = self._chart_dirty = True
-            self._redraw_progress_if_due()
             return
         if isinstance(event, ev.EpochFinished | ev.RunStarted):
             self.query_one(EpochTable).show(self.view.history, self.view.best_epoch)
@@ -106,9 +104,16 @@ class TrainingScreen(Screen):
         self._chart_dirty = True
         self._redraw_chart_if_dirty()
 
+    def _redraw_what_is_due(self) -> None:
+        if self._progress_dirty:
+            self._update_progress()
+        # every CHART_INTERVAL (the half tick absorbs the timer's jitter)
+        if time.monotonic() - self._chart_drawn >= CHART_INTERVAL - PROGRESS_INTERVAL / 2:
+            self._redraw_chart_if_dirty()
+
     def _redraw_chart_if_dirty(self) -> None:
         if self._chart_dirty:
-            self._chart_dirty = False
+            self._chart_dirty, self._chart_drawn = False, time.monotonic()
             view = self.view
             self.query_one(LossChart).show(view.history, view.best_epoch, view.batch_losses, view.epochs)
 
@@ -123,12 +128,8 @@ class TrainingScreen(Screen):
             log.write(line)
         self._logged = len(self.view.log)
 
-    def _redraw_progress_if_due(self) -> None:
-        if self._progress_dirty and time.monotonic() - self._progress_drawn >= PROGRESS_INTERVAL:
-            self._update_progress()
-
     def _update_progress(self) -> None:
-        self._progress_dirty, self._progress_drawn = False, time.monotonic()
+        self._progress_dirty = False
         view = self.view
         epoch = view.epoch if view.live or view.in_epoch else view.epochs_done
         # the labels sit in fixed one-line cells (app.tcss): no new layout for a new text
