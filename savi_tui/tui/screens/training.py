@@ -19,8 +19,8 @@ from savi_tui.tui.widgets.footer import Footer
 from savi_tui.tui.widgets.loss_chart import LossChart
 
 CHART_INTERVAL = 1.0  # seconds: the chart redraws at most this often, however fast events come
-# seconds: the progress bars and ETAs redraw at most this often; each redraw lays the screen out
-# again, and at the trainer's 10 events a second the app's own thread took CPU from training
+# seconds between redraws of the progress bars and ETAs (the chart is redrawn on the same tick):
+# a redraw for each of the trainer's 10 events a second took CPU from the training
 PROGRESS_INTERVAL = 0.5
 
 
