@@ -58,3 +58,19 @@ def _isolated_savi_roots(tmp_path, monkeypatch):
     """Point the default roots at temporary folders, so a test can never touch ~/data."""
     monkeypatch.setenv("SAVI_EXPERIMENTS", str(tmp_path / "default_experiments"))
     monkeypatch.setenv("SAVI_DATASETS", str(tmp_path / "default_datasets"))
+
+
+def start_run(root, datasets, cfg, *, name: str = "run", stop_when=None):
+    """A new run not started yet, and the list its events will go to; ``stop_when(event)``
+    true asks it to stop (at the next batch)."""
+    from savi_tui.core.runs import new_run
+
+    seen = []
+
+    def on_event(event):
+        seen.append(event)
+        if stop_when is not None and stop_when(event):
+            trainer.request_stop()
+
+    trainer = new_run(cfg, root=root, name=name, datasets_root=datasets, on_event=on_event)
+    return trainer, seen

@@ -21,7 +21,8 @@ from savi_tui.core import recipes
 from savi_tui.core import trainer as trainer_module
 from savi_tui.core.checkpoint import load_checkpoint
 from savi_tui.core.config import TrainConfig
-from savi_tui.core.runs import new_run, resume_run
+from savi_tui.core.runs import resume_run
+from tests.conftest import start_run
 
 
 class CountingImages(torch.Tensor):
@@ -38,14 +39,7 @@ class CountingImages(torch.Tensor):
 
 
 def _train(tmp_path, datasets, cfg, *, wrap_images=False, stop_when=None, name="run"):
-    seen = []
-
-    def on_event(event):
-        seen.append(event)
-        if stop_when is not None and stop_when(event):
-            trainer.request_stop()
-
-    trainer = new_run(cfg, root=tmp_path, name=name, datasets_root=datasets, on_event=on_event)
+    trainer, seen = start_run(tmp_path, datasets, cfg, name=name, stop_when=stop_when)
     if wrap_images:
         trainer.data.train.images = trainer.data.train.images.as_subclass(CountingImages)
     return trainer, trainer.run(), seen

@@ -11,6 +11,7 @@ from savi_tui.core.checkpoint import load_checkpoint
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.experiments import open_experiment
 from savi_tui.core.runs import new_run, resume_run
+from tests.conftest import start_run
 
 
 def config(**overrides):
@@ -21,16 +22,8 @@ def config(**overrides):
 
 def train(root, datasets, name, cfg, stop_when=None):
     """Run to the end, or until ``stop_when(event)`` asks for a stop; return the events."""
-    seen = []
-
-    def on_event(event):
-        seen.append(event)
-        if stop_when is not None and stop_when(event):
-            trainer.request_stop()
-
-    trainer = new_run(cfg, root=root, name=name, datasets_root=datasets, on_event=on_event)
-    outcome = trainer.run()
-    return outcome, seen
+    trainer, seen = start_run(root, datasets, cfg, name=name, stop_when=stop_when)
+    return trainer.run(), seen
 
 
 def resume(root, datasets, name, **kwargs):
