@@ -311,28 +311,42 @@ def child_course_tta(datasets: Path, max_epochs: int) -> dict:
 # --- the app -----------------------------------------------------------------------
 
 
-def child_app_overhead(datasets: Path, repeats: int, fraction: float) -> dict:
-    """Images/s of the same ModelConvNet training, plain and shown live by the app, alternating."""
+def child_app_side(datasets: Path, side: str) -> dict:
+    """One side of the app-overhead comparison, in a fresh process, as a user runs it.
+
+    ``plain`` trains in the main thread, as ``savi-tui train`` does; ``app`` trains in the
+    app's worker thread while the app shows it live; ``keys`` is a separate app run that
+    presses ? and Escape all along and times them, so presses do not count in the overhead.
+    A fresh process for each, because torch's OpenMP keeps a pool of threads for every
+    thread that has run a parallel op: a plain run in the main thread followed by the app
+    in the same process would leave two pools, more threads than CPUs, and libgomp then
+    stops its workers spinning between ops, which cost the second run ~4 % here.
+    """
     import asyncio
+
+    def cfg():  # the same two-epoch training on both sides; epoch 1 is warm-up
+        return config("ModelConvNet", epochs=2)
+
+    if side == "plain":
+        from savi_tui.core import events as ev
+        from savi_tui.core.runs import new_run
+
+        seconds = []
+        on_event = lambda e: seconds.append(e.record.seconds) if isinstance(e, ev.EpochFinished) else None  # noqa: E731
+        with tempfile.TemporaryDirectory() as root:
+            new_run(cfg(), root=root, datasets_root=datasets, on_event=on_event).run()
+        return {"seconds": seconds[-1]}
 
     try:
         from savi_tui.tui.app import SaviApp
     except ImportError as error:
         return {"error": f"the app is not importable: {error}"}
-    from savi_tui.core.device import keep_freed_memory
     from savi_tui.core.experiments import open_experiment
+    from savi_tui.tui.screens.help import HelpScreen
 
-    # what the app does when it starts, here before either side starts a thread, so the
-    # plain runs (main thread) and the app's training worker both allocate from the main heap
-    keep_freed_memory()
+    latencies: list[float] = []
 
-    def cfg():  # the same two-epoch training on both sides; epoch 1 is warm-up
-        return config("ModelConvNet", percentage=fraction, epochs=2)
-
-    async def in_app(latencies: list | None) -> float:
-        """Epoch 2's seconds in the app; with ``latencies``, press ? and Escape all along and time them."""
-        from savi_tui.tui.screens.help import HelpScreen
-
+    async def in_app() -> float:
         with tempfile.TemporaryDirectory() as root:
             app = SaviApp(root, datasets)
             async with app.run_test(size=(120, 40)) as pilot:
@@ -340,7 +354,7 @@ def child_app_overhead(datasets: Path, repeats: int, fraction: float) -> dict:
                 await pilot.pause()
                 while app.active_run is None or not app.active_run.done.is_set():
                     await asyncio.sleep(0.25)
-                    if latencies is not None and app.active_run.trainer is not None:
+                    if side == "keys" and app.active_run.trainer is not None:
                         # a key event through the app's queue, as from the terminal (pilot.press
                         # would also wait for the whole process to be idle, which training never is)
                         started = time.perf_counter()
@@ -355,30 +369,25 @@ def child_app_overhead(datasets: Path, repeats: int, fraction: float) -> dict:
             # epoch 2's seconds (training and its evaluation), as the plain run measures them
             return progress["history"][-1]["seconds"]
 
-    def plain_epoch_seconds() -> float:
-        from savi_tui.core import events as ev
-        from savi_tui.core.runs import new_run
+    seconds = asyncio.run(in_app())
+    return {"latencies": latencies} if side == "keys" else {"seconds": seconds}
 
-        seconds = []
-        on_event = lambda e: seconds.append(e.record.seconds) if isinstance(e, ev.EpochFinished) else None  # noqa: E731
-        with tempfile.TemporaryDirectory() as root:
-            new_run(cfg(), root=root, datasets_root=datasets, on_event=on_event).run()
-        return seconds[-1]
 
-    plain_s, app_s, latencies = [], [], []
+def section_app(datasets: Path, repeats: int) -> dict:
+    """Images/s of the same full-MNIST ModelConvNet epoch, plain and live in the app, alternating."""
+    plain_s, app_s = [], []
     for repeat in range(repeats):
         order = ("plain", "app") if repeat % 2 == 0 else ("app", "plain")
         for side in order:
-            if side == "plain":
-                plain_s.append(plain_epoch_seconds())
-            else:
-                app_s.append(asyncio.run(in_app(None)))
+            answer = child("app-side", datasets, "--side", side)
+            if "error" in answer:
+                return answer
+            (plain_s if side == "plain" else app_s).append(answer["seconds"])
         print(f"  app repeat {repeat + 1}: plain {plain_s[-1]:.2f} s, app {app_s[-1]:.2f} s an epoch", file=sys.stderr)
-    asyncio.run(in_app(latencies))  # a separate run for keys, so presses do not count in the overhead
+    latencies = child("app-side", datasets, "--side", "keys")["latencies"]
     print(f"  keys: {[round(1000 * s) for s in latencies]} ms", file=sys.stderr)
-    images = round(60000 * fraction)
-    plain_rate = [images / s for s in plain_s]
-    app_rate = [images / s for s in app_s]
+    plain_rate = [60000 / s for s in plain_s]
+    app_rate = [60000 / s for s in app_s]
     # each repeat's app run against its own plain run, so drifting load cancels out pairwise
     overheads = [1 - a / p for p, a in zip(plain_rate, app_rate, strict=True)]
     return {
@@ -542,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", help=argparse.SUPPRESS)
     parser.add_argument("--recipe", default="default", help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--plan", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 5)
@@ -551,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         answer = {
             "tta": lambda: child_tta(datasets, args.recipe, max_epochs=15),
             "course-tta": lambda: child_course_tta(datasets, max_epochs=15),
-            "app": lambda: child_app_overhead(datasets, repeats, fraction=1.0),
+            "app-side": lambda: child_app_side(datasets, args.side),
             "first-frame": lambda: child_first_frame(datasets, args.started),
             "rate": lambda: child_rate(datasets, *_plan(args.plan)),
         }[args.child]()
@@ -588,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
                 tta["course"] = child("course-tta", datasets)
             results["tta"] = tta
         elif section == "app":
-            results["app"] = child("app", datasets, "--repeats", str(repeats))
+            results["app"] = section_app(datasets, repeats)
         elif section == "startup":
             results["startup"] = section_startup(datasets, repeats)
         print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)

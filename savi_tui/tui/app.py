@@ -34,6 +34,7 @@ from savi_tui.core.experiments import (
     read_experiment_info,
 )
 from savi_tui.tui.commands import ScreenActionsProvider
+from savi_tui.tui.job_threads import ThreadPerJobExecutor
 from savi_tui.tui.messages import (
     ExperimentDeleted,
     ExperimentsLoaded,
@@ -167,6 +168,9 @@ class SaviApp(App[int]):
         self._runs = 0
 
     def on_mount(self) -> None:
+        # thread workers (training, summaries, export) each in a thread that ends with the job:
+        # see job_threads for the OpenMP pools this keeps from piling up beside the training
+        asyncio.get_running_loop().set_default_executor(ThreadPerJobExecutor("worker"))
         self.sub_title = str(self.experiments_root)
         self.screen_change_signal.subscribe(self, self._release_removed_widgets)
         self.push_screen(ExperimentsScreen())
