@@ -56,7 +56,7 @@ async def test_a_flood_of_batch_events_redraws_the_chart_only_a_few_times(tmp_pa
             app.post_message(TrainingEvent(7, ev.BatchProgress(6, batch % 118 + 1, 118, 0.1, 20000.0)))
         await pilot.pause(1.2)
         assert len(view.batch_losses) > 100  # every event reached the view
-        assert len(draws) <= 4  # the chart redrew at most every CHART_INTERVAL
+        assert len(draws) <= 4  # the chart redrew at most every REDRAW_INTERVAL
         await pilot.press("question_mark")  # and keys still answer at once
         assert app.screen.__class__.__name__ == "HelpScreen"
         run.done.set()
@@ -118,7 +118,7 @@ async def test_opening_and_closing_modals_leaves_no_widgets_behind(tmp_path):
         assert after_twenty["StylesCache"] <= after_two["StylesCache"]
 
 
-async def test_progress_redraws_at_most_every_progress_interval(tmp_path, monkeypatch):
+async def test_progress_redraws_at_most_every_redraw_interval(tmp_path, monkeypatch):
     from savi_tui.tui.screens import training
 
     redraws = []
@@ -134,7 +134,7 @@ async def test_progress_redraws_at_most_every_progress_interval(tmp_path, monkey
         redraws.clear()
         for batch in range(1, 301):
             app.post_message(TrainingEvent(7, ev.BatchProgress(6, batch % 118 + 1, 118, 0.1, 20000.0)))
-        await pilot.pause(2 * training.PROGRESS_INTERVAL + 0.1)
+        await pilot.pause(2 * training.REDRAW_INTERVAL + 0.1)
         assert 1 <= len(redraws) <= 4  # not 300: the first at once, the rest by the timer
         shown = str(app.screen.query_one("#epoch-eta").render())
         assert f"batch {view.batch}/{view.batches}" in shown  # the last event is the one shown
