@@ -138,3 +138,32 @@ async def test_progress_redraws_at_most_every_redraw_interval(tmp_path, monkeypa
         assert 1 <= len(redraws) <= 4  # not 300: the first at once, the rest by the timer
         shown = str(app.screen.query_one("#epoch-eta").render())
         assert f"batch {view.batch}/{view.batches}" in shown  # the last event is the one shown
+
+
+
+
+async def test_progress_bars_repaint_only_for_new_progress(tmp_path, monkeypatch):
+    # Each repaint holds the GIL the training thread needs. Textual's bar repaints once a second
+    # on a timer of its own while its ETA (not shown here) counts down, even with no new progress.
+    from textual.widgets import ProgressBar
+
+    from savi_tui.tui.screens import training
+
+    repaints = []
+    original = ProgressBar.refresh
+    monkeypatch.setattr(ProgressBar, "refresh", lambda bar, *a, **k: (repaints.append(bar.id), original(bar, *a, **k))[1])
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        view = live_view()
+        app.active_run = run = ActiveRun(7, view)
+        await app.push_screen(TrainingScreen(view))
+        for batch in range(72, 102):  # ten events a second for three seconds, as the trainer sends them
+            app.post_message(TrainingEvent(7, ev.BatchProgress(6, batch, 118, 0.1, 20000.0)))
+            await pilot.pause(0.1)
+        await pilot.pause(training.REDRAW_INTERVAL + 0.2)
+        assert app.screen.query_one("#epoch-progress").percentage == view.epoch_fraction()  # all drawn
+        repaints.clear()
+        await pilot.pause(2.5)  # no new progress (a long evaluation, say)
+        assert repaints == []
+        run.done.set()

@@ -8,13 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Header, Label, ProgressBar, RichLog, Static
+from textual.widgets import Header, Label, RichLog, Static
 
 from savi_tui.core import events as ev
 from savi_tui.tui.run_state import STATE_LABELS, RunView, format_duration
 from savi_tui.tui.widgets.epoch_table import EpochTable
 from savi_tui.tui.widgets.footer import Footer
 from savi_tui.tui.widgets.loss_chart import LossChart
+from savi_tui.tui.widgets.progress_bar import ProgressBar
 
 # Seconds between redraws of the progress bars, ETAs and the chart, all in one frame, however
 # fast the trainer's events come (10 a second). Each frame holds the GIL that the training
@@ -49,11 +50,11 @@ class TrainingScreen(Screen):
         with Vertical(id="progress"):
             with Horizontal(classes="progress-row"):
                 yield Label("Epoch", id="epoch-label", classes="progress-label")
-                yield ProgressBar(total=1.0, show_eta=False, id="epoch-progress")
+                yield ProgressBar(total=1.0, id="epoch-progress")
                 yield Label(id="epoch-eta", classes="progress-eta")
             with Horizontal(classes="progress-row"):
                 yield Label("Run", id="run-label", classes="progress-label")
-                yield ProgressBar(total=1.0, show_eta=False, id="run-progress")
+                yield ProgressBar(total=1.0, id="run-progress")
                 yield Label(id="run-eta", classes="progress-eta")
         yield Static(id="run-status")
         with Horizontal(id="run-bottom"):
