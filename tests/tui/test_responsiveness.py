@@ -140,8 +140,6 @@ async def test_progress_redraws_at_most_every_redraw_interval(tmp_path, monkeypa
         assert f"batch {view.batch}/{view.batches}" in shown  # the last event is the one shown
 
 
-
-
 async def test_progress_bars_repaint_only_for_new_progress(tmp_path, monkeypatch):
     # Each repaint holds the GIL the training thread needs. Textual's bar repaints once a second
     # on a timer of its own while its ETA (not shown here) counts down, even with no new progress.
@@ -151,7 +149,12 @@ async def test_progress_bars_repaint_only_for_new_progress(tmp_path, monkeypatch
 
     repaints = []
     original = ProgressBar.refresh
-    monkeypatch.setattr(ProgressBar, "refresh", lambda bar, *a, **k: (repaints.append(bar.id), original(bar, *a, **k))[1])
+
+    def refresh(bar, *args, **kwargs):
+        repaints.append(bar.id)
+        return original(bar, *args, **kwargs)
+
+    monkeypatch.setattr(ProgressBar, "refresh", refresh)
     app = make_app(tmp_path / "e")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
