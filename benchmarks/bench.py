@@ -18,8 +18,9 @@ tta         wall time of training until ModelConvNet first reaches 99.0 % test
             course's settings (default recipe) and the fast recipe; each in a fresh
             process, whose peak RSS is the "full MNIST training" memory figure.
 app         images/s of the same training shown live by the Textual app
-            (headless, run_test) over images/s without it, alternating; and how
-            long a key takes to answer while it trains.
+            (headless, run_test) over images/s without it (in the main thread, as
+            the CLI trains), each in a fresh process, alternating; and how long a
+            key takes to answer while it trains.
 startup     time until ``savi-tui --help`` has printed, and until the app's first
             frame (headless run_test, from process start); whether torch was imported.
 
