@@ -23,6 +23,10 @@ app         images/s of the same training shown live by the Textual app
             key takes to answer while it trains.
 startup     time until ``savi-tui --help`` has printed, and until the app's first
             frame (headless run_test, from process start); whether torch was imported.
+gpu         on a CUDA device (else "not measured"): the course pipeline's images/s
+            there, 10 epochs of ModelConvNet with the default recipe (training
+            seconds, and the epochs' seconds with evaluation and checkpoints), and
+            the fast recipe's time to 99 %.
 
 Everything is measured, nothing is estimated, except the one line that says so:
 the course pipeline's own time to 99 % (epochs needed × its measured seconds
@@ -44,7 +48,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("throughput", "tta", "app", "startup")
+SECTIONS = ("throughput", "tta", "app", "startup", "gpu")
 TARGET_ACCURACY = 0.99
 COURSE_BATCH = 512
 
@@ -128,7 +132,7 @@ def course_model(model: str, networks):
 class CoursePipeline:
     """The course's code path: torchvision dataset, ToTensor, DataLoader, eager NCHW."""
 
-    def __init__(self, datasets: Path, model: str) -> None:
+    def __init__(self, datasets: Path, model: str, device: str = "cpu") -> None:
         import torch
         from torchvision import datasets as tv_datasets
         from torchvision import transforms
@@ -138,7 +142,8 @@ class CoursePipeline:
         dataset = tv_datasets.MNIST(str(datasets), train=True, download=False, transform=transforms.ToTensor())
         self.loader = torch.utils.data.DataLoader(dataset, batch_size=COURSE_BATCH, shuffle=True)
         self.test = tv_datasets.MNIST(str(datasets), train=False, download=False, transform=transforms.ToTensor())
-        self.model = course_model(model, networks)
+        self.device = torch.device(device)
+        self.model = course_model(model, networks).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -147,7 +152,9 @@ class CoursePipeline:
         count, started = 0, None
         for step, (images, labels) in enumerate(self.loader):
             if step == warmup:
+                self._synchronize()
                 count, started = 0, time.perf_counter()
+            images, labels = images.to(self.device), labels.to(self.device)  # as the course does on a GPU
             self.optimizer.zero_grad()
             loss = self.loss_fn(self.model(images), labels)
             loss.backward()
@@ -155,7 +162,14 @@ class CoursePipeline:
             count += images.shape[0]
             if step + 1 == warmup + batches:
                 break
+        self._synchronize()
         return count / (time.perf_counter() - started)
+
+    def _synchronize(self) -> None:
+        import torch
+
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
 
     def accuracy(self) -> float:
         import torch
@@ -165,7 +179,7 @@ class CoursePipeline:
         self.model.eval()
         with torch.no_grad():
             for images, labels in loader:
-                correct += int((self.model(images).argmax(1) == labels).sum())
+                correct += int((self.model(images.to(self.device)).argmax(1).cpu() == labels).sum())
         self.model.train()
         return correct / len(self.test)
 
@@ -173,11 +187,13 @@ class CoursePipeline:
 # --- (b) savi-tui's trainer ----------------------------------------------------------
 
 
-def trainer_images_per_second(cfg, datasets: Path, *, measure_epochs: int = 1) -> float:
+def trainer_images_per_second(cfg, datasets: Path, *, measure_epochs: int = 1, records: list | None = None) -> float:
     """Train with the real Trainer; images/s over the last ``measure_epochs`` epochs, training only.
 
     The first epoch is warm-up. Timing runs from the epoch's first BatchProgress to
-    its last (always sent), so evaluation and checkpoints are not counted.
+    its last (always sent), so evaluation and checkpoints are not counted. Each
+    BatchProgress reads the loss back from the device, so on a GPU both ends wait
+    for the work queued before them. ``records`` gets every epoch's EpochRecord.
     """
     from savi_tui.core import events as ev
     from savi_tui.core.runs import new_run
@@ -189,6 +205,8 @@ def trainer_images_per_second(cfg, datasets: Path, *, measure_epochs: int = 1) -
         if isinstance(event, ev.BatchProgress) and event.epoch > 1:
             span = spans.setdefault(event.epoch, [time.perf_counter(), event.batch, None, None])
             span[2], span[3] = time.perf_counter(), event.batch
+        elif isinstance(event, ev.EpochFinished) and records is not None:
+            records.append(event.record)
 
     with tempfile.TemporaryDirectory() as root:
         trainer = new_run(cfg, root=root, datasets_root=datasets, on_event=on_event)
@@ -254,14 +272,14 @@ def section_throughput(datasets: Path, repeats: int, quick: bool) -> dict:
 # --- time to accuracy and memory ---------------------------------------------------
 
 
-def child_tta(datasets: Path, recipe: str, max_epochs: int) -> dict:
+def child_tta(datasets: Path, recipe: str, max_epochs: int, device: str = "cpu") -> dict:
     """Train ModelConvNet on full MNIST until the first epoch at ≥ 99.0 %; report times and peak RSS."""
     from savi_tui.core import events as ev
     from savi_tui.core.recipes import FAST_DEFAULTS
     from savi_tui.core.runs import new_run
 
     epochs = FAST_DEFAULTS["epochs"] if recipe == "fast" else max_epochs
-    cfg = config("ModelConvNet", recipe=recipe, epochs=epochs)
+    cfg = config("ModelConvNet", recipe=recipe, epochs=epochs, device=device)
     marks: dict = {"epochs": []}
 
     def on_event(event) -> None:
@@ -307,6 +325,32 @@ def child_course_tta(datasets: Path, max_epochs: int) -> dict:
         if accuracy >= TARGET_ACCURACY:
             return {"reached_epoch": epoch, "train_seconds": train_seconds, "epochs": epochs}
     return {"reached_epoch": None, "train_seconds": train_seconds, "epochs": epochs}
+
+
+# --- on a GPU ------------------------------------------------------------------------
+
+
+def child_gpu(datasets: Path, device: str = "cuda", epochs: int = 10) -> dict:
+    """On a CUDA device: the course pipeline's images/s there (a DataLoader, each batch copied
+    to the device); ``epochs`` epochs of ModelConvNet with the default recipe (bs 512, Adam
+    1e-3): seconds of training (all epochs at the images/s of epochs 2+, warm-up excluded) and
+    the epochs' measured seconds with evaluation and checkpoints; the fast recipe to 99 %."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        return {"error": "no CUDA device here"}
+    answer: dict = {"device": torch.cuda.get_device_name() if device == "cuda" else device}
+    answer["course"] = CoursePipeline(datasets, "ModelConvNet", device).images_per_second(warmup=5, batches=100)
+
+    records: list = []
+    cfg = config("ModelConvNet", device=device)
+    answer["savi"] = trainer_images_per_second(cfg, datasets, measure_epochs=epochs - 1, records=records)
+    answer["epochs"] = epochs
+    answer["train_seconds"] = epochs * 60000 / answer["savi"]  # all epochs at the rate of epochs 2+
+    answer["epoch_seconds"] = sum(r.seconds for r in records)  # every epoch, evaluation and checkpoints included
+    answer["accuracy"] = records[-1].test_accuracy
+    answer["fast"] = child_tta(datasets, "fast", max_epochs=5, device=device)
+    return answer
 
 
 # --- the app -----------------------------------------------------------------------
@@ -522,7 +566,25 @@ def report(results: dict) -> str:
             lines.append(f"| app's first frame (headless) | | {start['frame']:.2f} s ({torch_note}) | | ≤ 1 s {ok} |")
         else:
             lines.append(f"| app's first frame | | failed: {start['frame_error'][-120:]} | | ≤ 1 s |")
+    gpu = results.get("gpu")
+    if gpu:
+        lines += _gpu_rows(gpu)
     return "\n".join(lines)
+
+
+def _gpu_rows(gpu: dict) -> list[str]:
+    if "error" in gpu:
+        return [f"| 10 ModelConvNet epochs on a GPU | | not measured: {gpu['error']} | | ≤ 2 s on an H100 |"]
+    on, epochs = gpu["device"], gpu["epochs"]
+    ok = "✓" if gpu["train_seconds"] <= 2 else "✗"
+    return [
+        f"| ModelConvNet training on {on}, images/s (bs 512, Adam 1e-3) | {gpu['course']:,.0f} | "
+        f"{gpu['savi']:,.0f} | {gpu['savi'] / gpu['course']:.1f}x | |",
+        f"| {epochs} ModelConvNet epochs on {on}: training (epochs with evaluation and checkpoints) | | "
+        f"{gpu['train_seconds']:.2f} s ({gpu['epoch_seconds']:.2f} s; {100 * gpu['accuracy']:.2f} %) | | "
+        f"≤ 2 s on an H100 {ok} |",
+        f"| ModelConvNet to 99.0 % on {on}, fast recipe | | {_tta_cell(gpu['fast'])} | | |",
+    ]
 
 
 def _tta_cell(r: dict) -> str:
@@ -563,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
             "tta": lambda: child_tta(datasets, args.recipe, max_epochs=15),
             "course-tta": lambda: child_course_tta(datasets, max_epochs=15),
             "app-side": lambda: child_app_side(datasets, args.side),
+            "gpu": lambda: child_gpu(datasets),
             "first-frame": lambda: child_first_frame(datasets, args.started),
             "rate": lambda: child_rate(datasets, *_plan(args.plan)),
         }[args.child]()
@@ -602,6 +665,8 @@ def main(argv: list[str] | None = None) -> int:
             results["app"] = section_app(datasets, repeats)
         elif section == "startup":
             results["startup"] = section_startup(datasets, repeats)
+        elif section == "gpu":
+            results["gpu"] = child("gpu", datasets)
         print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         if args.out:
             Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
