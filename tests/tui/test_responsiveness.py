@@ -6,10 +6,9 @@ import subprocess
 import sys
 from collections import Counter
 
-from tui_helpers import FC_SUMMARY, live_view, make_app, make_four_experiments, wait_for
+from tui_helpers import FC_SUMMARY, live_training_screen, make_app, make_four_experiments, wait_for
 
 from savi_tui.core import events as ev
-from savi_tui.tui.app import ActiveRun
 from savi_tui.tui.messages import TrainingEvent
 from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
@@ -44,22 +43,16 @@ async def test_a_flood_of_batch_events_redraws_the_chart_only_a_few_times(tmp_pa
     draws = []
     original = LossChart.show
     monkeypatch.setattr(LossChart, "show", lambda chart, *a, **k: (draws.append(1), original(chart, *a, **k)))
-    app = make_app(tmp_path / "e")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
-        view = live_view()
-        app.active_run = run = ActiveRun(7, view)
-        await app.push_screen(TrainingScreen(view))
+    async with live_training_screen(tmp_path / "e") as (app, pilot, run):
         await pilot.pause(0.6)
         draws.clear()
         for batch in range(1, 1001):  # as if 1000 progress events arrived within a moment
-            app.post_message(TrainingEvent(7, ev.BatchProgress(6, batch % 118 + 1, 118, 0.1, 20000.0)))
+            app.post_message(TrainingEvent(run.run_id, ev.BatchProgress(6, batch % 118 + 1, 118, 0.1, 20000.0)))
         await pilot.pause(1.2)
-        assert len(view.batch_losses) > 100  # every event reached the view
+        assert len(run.view.batch_losses) > 100  # every event reached the view
         assert len(draws) <= 4  # the chart redrew at most every REDRAW_INTERVAL
         await pilot.press("question_mark")  # and keys still answer at once
         assert app.screen.__class__.__name__ == "HelpScreen"
-        run.done.set()
 
 
 async def test_the_summary_pane_follows_the_highlighted_model(tmp_path):
@@ -124,20 +117,15 @@ async def test_progress_redraws_at_most_every_redraw_interval(tmp_path, monkeypa
     redraws = []
     original = TrainingScreen._update_progress
     monkeypatch.setattr(TrainingScreen, "_update_progress", lambda s: (redraws.append(1), original(s)))
-    app = make_app(tmp_path / "e")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
-        view = live_view()
-        app.active_run = ActiveRun(7, view)
-        await app.push_screen(TrainingScreen(view))
+    async with live_training_screen(tmp_path / "e") as (app, pilot, run):
         await pilot.pause(0.6)
         redraws.clear()
         for batch in range(1, 301):
-            app.post_message(TrainingEvent(7, ev.BatchProgress(6, batch % 118 + 1, 118, 0.1, 20000.0)))
+            app.post_message(TrainingEvent(run.run_id, ev.BatchProgress(6, batch % 118 + 1, 118, 0.1, 20000.0)))
         await pilot.pause(2 * training.REDRAW_INTERVAL + 0.1)
         assert 1 <= len(redraws) <= 4  # not 300: the first at once, the rest by the timer
         shown = str(app.screen.query_one("#epoch-eta").render())
-        assert f"batch {view.batch}/{view.batches}" in shown  # the last event is the one shown
+        assert f"batch {run.view.batch}/{run.view.batches}" in shown  # the last event is the one shown
 
 
 async def test_progress_bars_repaint_only_for_new_progress(tmp_path, monkeypatch):
@@ -155,18 +143,12 @@ async def test_progress_bars_repaint_only_for_new_progress(tmp_path, monkeypatch
         return original(bar, *args, **kwargs)
 
     monkeypatch.setattr(ProgressBar, "refresh", refresh)
-    app = make_app(tmp_path / "e")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
-        view = live_view()
-        app.active_run = run = ActiveRun(7, view)
-        await app.push_screen(TrainingScreen(view))
+    async with live_training_screen(tmp_path / "e") as (app, pilot, run):
         for batch in range(72, 102):  # ten events a second for three seconds, as the trainer sends them
-            app.post_message(TrainingEvent(7, ev.BatchProgress(6, batch, 118, 0.1, 20000.0)))
+            app.post_message(TrainingEvent(run.run_id, ev.BatchProgress(6, batch, 118, 0.1, 20000.0)))
             await pilot.pause(0.1)
         await pilot.pause(training.REDRAW_INTERVAL + 0.2)
-        assert app.screen.query_one("#epoch-progress").percentage == view.epoch_fraction()  # all drawn
+        assert app.screen.query_one("#epoch-progress").percentage == run.view.epoch_fraction()  # all drawn
         repaints.clear()
         await pilot.pause(2.5)  # no new progress (a long evaluation, say)
         assert repaints == []
-        run.done.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from savi_tui.core.atomic import atomic_write_json
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.events import EpochRecord
 from savi_tui.core.experiments import create_experiment
-from savi_tui.tui.app import SaviApp
+from savi_tui.tui.app import ActiveRun, SaviApp
 
 FIXED_NOW = datetime(2026, 3, 14, 15, 9, 26)
 FIXED_MTIME = datetime(2026, 3, 14, 12, 0, 0).timestamp()
@@ -140,3 +141,21 @@ def live_view(stopped: bool = False):
         view.apply(ev.CheckpointSaved(f"{name}/status.pkl", 5, 68))
         view.apply(ev.Stopped(5, 68, f"savi-tui train --resume {name}"))
     return view
+
+
+@asynccontextmanager
+async def live_training_screen(experiments_root: Path, size: tuple[int, int] = (80, 24)):
+    """The app showing ``live_view()`` as its one training, with no thread behind it: post
+    ``TrainingEvent(run.run_id, ...)`` to play the trainer. Yields ``(app, pilot, run)``."""
+    from savi_tui.tui.screens.experiments import ExperimentsScreen
+    from savi_tui.tui.screens.training import TrainingScreen
+
+    app = make_app(experiments_root)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        app.active_run = run = ActiveRun(7, live_view())
+        await app.push_screen(TrainingScreen(run.view))
+        try:
+            yield app, pilot, run
+        finally:
+            run.done.set()
