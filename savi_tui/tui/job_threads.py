@@ -49,7 +49,12 @@ class ThreadPerJobExecutor(ThreadPoolExecutor):
             self._jobs += 1
             thread = threading.Thread(target=run, name=f"{self._name}_{self._jobs}")
             self._live.add(thread)
-        thread.start()
+        try:
+            thread.start()
+        except BaseException:  # no thread to be had: nothing will ever discard it
+            with self._live_lock:
+                self._live.discard(thread)
+            raise
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
