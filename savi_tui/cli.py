@@ -52,8 +52,11 @@ _fraction = _number(float, 0, 1, open_low=True)
 _positive_float = _number(float, 0, 10, open_low=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    roots = argparse.ArgumentParser(add_help=False)
+def _roots_options(default) -> argparse.ArgumentParser:
+    """-ep and --datasets-root, for the top level and for each command. A command's own copy
+    must default to SUPPRESS: with None it would overwrite what was given before the command
+    (``savi-tui -ep DIR list`` would list the default folder)."""
+    roots = argparse.ArgumentParser(add_help=False, argument_default=default)
     roots.add_argument(
         "-ep",
         "--experiment_path",
@@ -65,10 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where datasets live (default: $SAVI_DATASETS or ~/data/savi_datasets)",
     )
+    return roots
+
+
+def build_parser() -> argparse.ArgumentParser:
+    top_roots, roots = _roots_options(None), _roots_options(argparse.SUPPRESS)
     parser = _Parser(
         prog="savi-tui",
         description="Train image classifiers (MNIST first) from the terminal. Without a command, opens the app.",
-        parents=[roots],
+        parents=[top_roots],
     )
     parser.add_argument("--version", action="version", version=f"savi-tui {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -22,7 +22,7 @@ class TrainingProgress:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=self.console,
-            transient=False,
+            transient=True,  # at the end the epoch lines and the outcome are the last words, not the bars
         )
         self.run_task = None
         self.epoch_task = None

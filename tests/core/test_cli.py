@@ -120,3 +120,16 @@ def test_fast_recipe_brings_its_own_defaults_unless_flags_say_otherwise(roots, t
     assert (config["batch_size"], config["epochs"], config["learning_rate"]) == (64, 1, 3e-3)
     assert main(["train", "--recipe", "fast", "-bs", "32", "-n", "mine", "-pe", "0.25", *roots]) == 0
     assert json.loads((tmp_path / "exps" / "mine" / "config.json").read_text())["batch_size"] == 32
+
+
+def test_the_folders_may_come_before_or_after_the_command(roots, tmp_path, capsys):
+    assert main([*roots, "train", "-ne", "1", "-n", "before"]) == 0  # savi-tui -ep DIR train …
+    assert (tmp_path / "exps" / "before" / "status.pkl").is_file()
+    capsys.readouterr()
+    assert main([*roots, "list"]) == 0
+    assert "before" in capsys.readouterr().out
+    assert main(["list", *roots]) == 0
+    assert "before" in capsys.readouterr().out
+    elsewhere = ["-ep", str(tmp_path / "elsewhere")]
+    assert main([*elsewhere, "list", *roots]) == 0  # the command's own -ep wins
+    assert "before" in capsys.readouterr().out
