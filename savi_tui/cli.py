@@ -1,17 +1,15 @@
 """The command line: ``savi-tui`` opens the app; subcommands work without it.
 
 ``train`` speaks the course's flags (-bs -ne -pe -df -ep -rt). Bad input gets
-one line on stderr and exit code 2, before anything is written. torch is only
-imported by the commands that need it, so ``--help`` answers at once.
+one line on stderr and exit code 2, before anything is written; the defaults and
+the allowed ranges are the core's (``TrainConfig``, ``recipe_defaults``). torch is
+only imported by the commands that need it, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
-import time
 from pathlib import Path
 
 from savi_tui import __version__
@@ -21,6 +19,7 @@ from savi_tui.core.models import MODELS
 from savi_tui.core.recipes import recipe_defaults
 
 EXIT_BAD_INPUT = 2
+HANGUP_CHOICES = ("continue", "stop")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,28 +27,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _number(kind: type, low: float, high: float | None = None, *, open_low: bool = False):
-    """An argparse type: a number of ``kind`` in [low, high] (or (low, high] with ``open_low``)."""
+def _number(kind: type):
+    """An argparse type that only parses; the range is checked by ``TrainConfig.validate``."""
     noun = "whole number" if kind is int else "number"
 
     def parse(text: str):
         try:
-            value = kind(text)
+            return kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
-        too_low = value <= low if open_low else value < low
-        if too_low or (high is not None and value > high):
-            bounds = f"in ({low:g}, {high:g}]" if open_low else "0 or more" if low == 0 else f"at least {low:g}"
-            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
-        return value
 
     return parse
 
 
-_positive_int = _number(int, 1)
-_non_negative_int = _number(int, 0)
-_fraction = _number(float, 0, 1, open_low=True)
-_positive_float = _number(float, 0, 10, open_low=True)
+_whole_number, _real_number = _number(int), _number(float)
+_DEFAULTS = TrainConfig()
 
 
 def _roots_options(default) -> argparse.ArgumentParser:
@@ -79,33 +71,55 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[top_roots],
     )
     parser.add_argument("--version", action="version", version=f"savi-tui {__version__}")
+    parser.add_argument(
+        "--on-hangup",
+        choices=HANGUP_CHOICES,
+        default="continue",
+        help="the app, when its terminal goes away while it trains: continue in the background (default) or stop",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
+    course, fast = recipe_defaults("default"), recipe_defaults("fast")
     train = commands.add_parser("train", parents=[roots], help="train a model (Ctrl+C saves and stops)")
-    train.add_argument("-m", "--model", default="ModelFullyConnected", help=f"one of: {', '.join(MODELS)}")
+    train.add_argument("-m", "--model", default=_DEFAULTS.model, help=f"one of: {', '.join(MODELS)}")
     train.add_argument("-n", "--name", help="experiment name (default: date, time and model)")
-    train.add_argument("-bs", "--batch_size", type=_positive_int, help="batch size (default 512; fast recipe 64)")
+    train.add_argument(
+        "-bs",
+        "--batch_size",
+        type=_whole_number,
+        help=f"batch size (default {course['batch_size']}; fast recipe {fast['batch_size']})",
+    )
     train.add_argument(
         "-ne",
         "--num_epochs",
-        type=_positive_int,
-        help="epochs (default 10; fast recipe 1); on resume, a larger number extends the run",
+        type=_whole_number,
+        help=f"epochs (default {course['epochs']}; fast recipe {fast['epochs']}); "
+        "on resume, a larger number extends the run",
     )
     train.add_argument(
-        "-lr", "--learning_rate", type=_positive_float, help="learning rate (default 1e-3; fast recipe's peak 3e-3)"
+        "-lr",
+        "--learning_rate",
+        type=_real_number,
+        help=f"learning rate (default {course['learning_rate']:g}; fast recipe's peak {fast['learning_rate']:g})",
     )
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=_DEFAULTS.optimizer)
     train.add_argument(
-        "-pe", "--percentage_examples", type=_fraction, default=1.0, help="fraction of examples, (0, 1] (default 1)"
+        "-pe",
+        "--percentage_examples",
+        type=_real_number,
+        default=_DEFAULTS.percentage,
+        help=f"fraction of the examples used, 0.1 for a tenth (default {_DEFAULTS.percentage:g})",
     )
-    train.add_argument("--dataset", choices=[d for d in DATASETS if d != "folder"], default="mnist")
+    train.add_argument("--dataset", choices=[d for d in DATASETS if d != "folder"], default=_DEFAULTS.dataset)
     train.add_argument("-df", "--dataset_folder", metavar="DIR", help="the course's folder of JPGs instead")
-    train.add_argument("--seed", type=_non_negative_int, default=0)
-    train.add_argument("--device", choices=DEVICES, help="auto (default), cpu or cuda; on resume, moves the run")
+    train.add_argument("--seed", type=_whole_number, default=_DEFAULTS.seed)
+    train.add_argument(
+        "--device", choices=DEVICES, help=f"{_DEFAULTS.device} (default), cpu or cuda; on resume, moves the run"
+    )
     train.add_argument(
         "--recipe",
         choices=RECIPES,
-        default="default",
+        default=_DEFAULTS.recipe,
         help="default: the course's (constant learning rate); fast: one-cycle schedule, normalized inputs, "
         "label smoothing (ModelConvNet above 99%% in one epoch)",
     )
@@ -117,6 +131,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="resume -n NAME, or else the latest interrupted experiment",
     )
     resume.add_argument("--resume", metavar="NAME", help="resume this experiment")
+    train.add_argument(
+        "--detach", action="store_true", help="train in the background; prints how to follow and stop it"
+    )
+    train.add_argument(
+        "--on-hangup",
+        choices=HANGUP_CHOICES,
+        default="continue",
+        help="when the terminal goes away (SIGHUP): save and continue in the background (default), or save and stop",
+    )
+
+    watch = commands.add_parser("watch", parents=[roots], help="follow a running experiment live (Ctrl+C leaves)")
+    watch.add_argument("name")
+    stop = commands.add_parser("stop", parents=[roots], help="ask a running experiment to stop and save")
+    stop.add_argument("name")
 
     commands.add_parser("list", parents=[roots], help="list experiments and their state")
     show = commands.add_parser("show", parents=[roots], help="an experiment's config, epochs and metrics")
@@ -145,15 +173,31 @@ def _roots(args) -> tuple[Path, Path]:
     return experiments, datasets
 
 
+# the commands (None: the app) that read the experiments root; train checks it can write there too
+_READ_EXPERIMENTS = (None, "train", "list", "show", "export", "watch", "stop")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from savi_tui.core.roots import check_experiments_root
+
     args = build_parser().parse_args(argv)
     experiments_root, datasets_root = _roots(args)
+    try:
+        if args.command in _READ_EXPERIMENTS:
+            check_experiments_root(experiments_root, writable=False)
+    except SaviError as error:
+        print(f"savi-tui: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.command is None:
         from savi_tui.tui.app import run_app
 
         return run_app(experiments_root=experiments_root, datasets_root=datasets_root)
+    from savi_tui import cli_runs, cli_train
+
     handler = {
-        "train": _train,
+        "train": cli_train.train,
+        "watch": cli_runs.watch,
+        "stop": cli_runs.stop,
         "list": _list,
         "show": _show,
         "export": _export,
@@ -165,89 +209,6 @@ def main(argv: list[str] | None = None) -> int:
     except SaviError as error:
         print(f"savi-tui: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-
-
-# -- train --------------------------------------------------------------------
-
-
-def _train(args, experiments_root: Path, datasets_root: Path) -> int:
-    from savi_tui.cli_progress import TrainingProgress
-    from savi_tui.core.errors import ExperimentError
-    from savi_tui.core.experiments import latest_resumable
-
-    resume_name = args.resume or (args.name if args.resume_training else None)
-    if args.resume_training and resume_name is None:
-        resume_name = latest_resumable(experiments_root)
-        if resume_name is None:
-            raise ExperimentError(f"no interrupted experiment to resume in {experiments_root}")
-    progress = TrainingProgress()
-    if resume_name is not None:
-        from savi_tui.core.runs import resume_run
-
-        trainer = resume_run(
-            resume_name,
-            root=experiments_root,
-            epochs=args.num_epochs,
-            device=args.device,
-            datasets_root=datasets_root,
-            on_event=progress.handle,
-        )
-    else:
-        from savi_tui.core.runs import new_run
-
-        defaults = recipe_defaults(args.recipe)
-        config = TrainConfig(
-            model=args.model,
-            dataset="folder" if args.dataset_folder else args.dataset,
-            data_folder=str(Path(args.dataset_folder).resolve()) if args.dataset_folder else None,
-            batch_size=args.batch_size or defaults["batch_size"],
-            epochs=args.num_epochs or defaults["epochs"],
-            learning_rate=args.learning_rate or defaults["learning_rate"],
-            optimizer=args.optimizer,
-            percentage=args.percentage_examples,
-            seed=args.seed,
-            device=args.device or "auto",
-            recipe=args.recipe,
-        )
-        trainer = new_run(
-            config, root=experiments_root, name=args.name, datasets_root=datasets_root, on_event=progress.handle
-        )
-    received, previous = _install_stop_handlers(trainer, progress)
-    try:
-        with progress:
-            outcome = trainer.run()
-    except (OSError, SaviError) as error:
-        print(f"savi-tui: error: training stopped: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:  # e.g. a RuntimeError inside torch.save: the last good files stay
-        print(f"savi-tui: error: training stopped: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if outcome == "stopped":
-        signum = received[0] if received else signal.SIGINT
-        return 128 + int(signum)
-    return 0
-
-
-def _install_stop_handlers(trainer, progress) -> tuple[list[int], dict]:
-    """SIGINT, SIGTERM, SIGHUP: first one stops at the next batch and saves; a second exits at once."""
-    received: list[int] = []
-
-    def sigintHandler(signum, frame):  # noqa: N802 - the course's name for it
-        received.append(signum)
-        if len(received) > 1:
-            # the files on disk are whole: every write is atomic
-            os.write(2, b"\nsavi-tui: second signal, exiting now; the last saved checkpoint is kept\n")
-            os._exit(128 + signum)
-        progress.note_stopping(signal.Signals(signum).name)
-        trainer.request_stop()
-
-    previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        previous[signum] = signal.signal(signum, sigintHandler)
-    return received, previous
 
 
 # -- list, show, export, summary, data import --------------------------------
@@ -264,6 +225,7 @@ def _list(args, experiments_root: Path, datasets_root: Path) -> int:
     from rich import box
     from rich.table import Table
 
+    from savi_tui.core.experiment_row import experiment_row
     from savi_tui.core.experiments import list_experiments
 
     infos = list_experiments(experiments_root)
@@ -272,24 +234,23 @@ def _list(args, experiments_root: Path, datasets_root: Path) -> int:
         console.print(f"No experiments in {experiments_root}. Start one with: savi-tui train -m ModelConvNet")
         return 0
     table = Table(title=f"Experiments in {experiments_root}", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("name", "model", "dataset", "epochs", "best", "test loss", "F1", "state", "modified"):
-        numeric = column in ("epochs", "best", "test loss", "F1")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "name")
+    columns = {  # the row's key → the column's label
+        "name": "name",
+        "model": "model",
+        "dataset": "dataset",
+        "epochs": "epochs",
+        "best": "best",
+        "loss": "test loss",
+        "f1": "F1",
+        "state": "state",
+        "modified": "modified",
+    }
+    for key, label in columns.items():
+        numeric = key in ("epochs", "best", "loss", "f1")
+        table.add_column(label, justify="right" if numeric else "left", no_wrap=key != "name")
     for info in infos:
-        epochs = f"{info.epochs_done}/{info.epochs_planned}"
-        if info.batch_idx:
-            epochs += f" +{info.batch_idx}b"
-        table.add_row(
-            info.name,
-            info.model.removeprefix("Model"),
-            info.dataset,
-            epochs,
-            str(info.best_epoch or "-"),
-            f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",
-            f"{info.f1:.4f}" if info.f1 is not None else "-",
-            info.state,
-            time.strftime("%m-%d %H:%M", time.localtime(info.modified)),
-        )
+        row = experiment_row(info, partial_epoch=True)
+        table.add_row(*(row[key] for key in columns))
     console.print(table)
     return 0
 
@@ -373,6 +334,8 @@ def _summary(args, experiments_root: Path, datasets_root: Path) -> int:
 def _data_import(args, experiments_root: Path, datasets_root: Path) -> int:
     from savi_tui.core.data import import_idx
 
-    target = import_idx(args.source, args.dataset, datasets_root)
-    print(f"imported {args.dataset} (train and test) into {target}")
+    imported = import_idx(args.source, args.dataset, datasets_root)
+    if imported.warning:
+        print(f"savi-tui: warning: {imported.warning}", file=sys.stderr)
+    print(f"imported {args.dataset} (train and test) into {imported.target}")
     return 0

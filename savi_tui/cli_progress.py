@@ -58,10 +58,7 @@ class TrainingProgress:
         elif isinstance(event, ev.Message):
             self.console.print(f"[yellow]{event.text}[/yellow]")
         elif isinstance(event, ev.Stopped):
-            self.console.print(
-                f"[bold]Saved[/bold] after epoch {event.epoch} and {event.batch} batch(es) of the next.\n"
-                f"Resume with: {event.resume_command}"
-            )
+            self.console.print(f"[bold]Saved[/bold] {event.position.describe()}.\nResume with: {event.resume_command}")
         elif isinstance(event, ev.Finished):
             self._finished(event)
         elif isinstance(event, ev.Failed):

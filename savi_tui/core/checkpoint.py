@@ -1,9 +1,8 @@
 """Checkpoint files: atomic, checksummed, loaded with ``weights_only=True`` only.
 
-A checkpoint is an explicit dict of tensors and plain values with a format
-version. Beside each ``X.pkl`` lies ``X.pkl.sha256``, the checksums the file may
-have. A save runs in three atomic steps, so a kill at any moment leaves a file
-that verifies, old or new:
+What a checkpoint holds is defined in ``train_state``; this module is the file. Beside
+each ``X.pkl`` lies ``X.pkl.sha256``, the checksums the file may have. A save runs in three
+atomic steps, so a kill at any moment leaves a file that verifies, old or new:
 
 1. the checksum file lists the new checksum and the current file's,
 2. the data file is replaced,
@@ -21,30 +20,10 @@ import os
 from pathlib import Path
 
 from savi_tui.core.atomic import atomic_link, atomic_write_bytes, atomic_write_text
-from savi_tui.core.errors import CheckpointError
+from savi_tui.core.errors import CheckpointError, first_line
+from savi_tui.core.train_state import TrainState
 
-FORMAT_VERSION = 1
 CHECKSUM_SUFFIX = ".sha256"
-
-# key → accepted types; what every checkpoint this version writes must hold
-REQUIRED_KEYS: dict[str, tuple[type, ...]] = {
-    "format_version": (int,),
-    "kind": (str,),
-    "model_name": (str,),
-    "config": (dict,),
-    "epoch_idx": (int,),
-    "batch_idx": (int,),
-    "train_losses": (list,),
-    "test_losses": (list,),
-    "history": (list,),
-    "model_state_dict": (dict,),
-    "optimizer_state_dict": (dict,),
-    "scheduler_state_dict": (dict, type(None)),
-    "rng_state": (dict,),
-    "best_epoch_idx": (int, type(None)),
-    "best_test_loss": (float, type(None)),
-    "partial_epoch": (dict,),
-}
 
 
 def checksum_path(path: str | os.PathLike) -> Path:
@@ -97,8 +76,13 @@ def serialize(payload: dict) -> bytes:
     return buffer.getvalue()
 
 
-def save_checkpoint(path: str | os.PathLike, payload: dict, *, keep_previous: bool = False) -> None:
-    """Write ``payload`` to ``path`` atomically, with its checksum beside it."""
+def save_checkpoint(path: str | os.PathLike, state: TrainState, *, keep_previous: bool = False) -> None:
+    """Write ``state`` to ``path`` atomically, with its checksum beside it."""
+    write_payload(path, state.to_payload(), keep_previous=keep_previous)
+
+
+def write_payload(path: str | os.PathLike, payload, *, keep_previous: bool = False) -> None:
+    """Any picklable ``payload`` through the same protocol (tests write damaged contents with it)."""
     path = Path(path)
     data = serialize(payload)
     current = _file_sha256(path)
@@ -124,25 +108,26 @@ def verify_checksum(path: str | os.PathLike) -> bytes:
     return data
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Verify, load with ``weights_only=True`` (never anything else), check the keys."""
+def read_payload(path: str | os.PathLike):
+    """Verify the checksum, then load with ``weights_only=True`` (never anything else)."""
     import torch
 
-    path = Path(path)
     data = verify_checksum(path)
     try:
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # UnpicklingError for code, RuntimeError for a bad zip, ...
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(f"{path}: refused to load ({first[:200]})") from None
-    check_payload(payload, path)
-    return payload
+        raise CheckpointError(f"{path}: refused to load ({first_line(error)[:200]})") from None
 
 
-def load_checkpoint_with_fallback(path: str | os.PathLike) -> tuple[dict, CheckpointError | None]:
+def load_checkpoint(path: str | os.PathLike) -> TrainState:
+    """The verified, safely loaded and checked training state at ``path``."""
+    return TrainState.from_payload(read_payload(path), path)
+
+
+def load_checkpoint_with_fallback(path: str | os.PathLike) -> tuple[TrainState, CheckpointError | None]:
     """Load ``path``, or its previous version when ``path`` is damaged.
 
-    Returns the payload and the error that forced the fallback (None if none did).
+    Returns the state and the error that forced the fallback (None if none did).
     """
     try:
         return load_checkpoint(path), None
@@ -154,28 +139,6 @@ def load_checkpoint_with_fallback(path: str | os.PathLike) -> tuple[dict, Checkp
             return load_checkpoint(previous), error
         except CheckpointError:
             raise error from None
-
-
-def check_payload(payload, path: str | os.PathLike) -> None:
-    if not isinstance(payload, dict):
-        raise CheckpointError(f"{path}: not a savi-tui checkpoint (a {type(payload).__name__}, not a dict)")
-    version = payload.get("format_version")
-    if isinstance(version, int) and version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: format version {version} is newer than this savi-tui reads ({FORMAT_VERSION}); upgrade savi-tui"
-        )
-    missing = [key for key in REQUIRED_KEYS if key not in payload]
-    if missing:
-        raise CheckpointError(f"{path}: missing key(s) {', '.join(missing)}")
-    unknown = sorted(set(payload) - set(REQUIRED_KEYS) - {"selected_on"})
-    if unknown:
-        raise CheckpointError(f"{path}: unknown key(s) {', '.join(map(str, unknown))}")
-    for key, types in REQUIRED_KEYS.items():
-        if not isinstance(payload[key], types) or (isinstance(payload[key], bool) and bool not in types):
-            expected = " or ".join(t.__name__ for t in types)
-            raise CheckpointError(f"{path}: key {key!r} must be {expected}, got {type(payload[key]).__name__}")
-    if version < 1:
-        raise CheckpointError(f"{path}: format version {version} is not valid")
 
 
 def load_model_weights(model, state_dict: dict, path: str | os.PathLike) -> None:

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from savi_tui.core.atomic import atomic_write_bytes
+from savi_tui.core.dataset_checksums import check_owners, official_dataset
 from savi_tui.core.errors import DatasetError
+from savi_tui.core.roots import check_datasets_root, removed_on_error
 
 if TYPE_CHECKING:
     import torch
@@ -117,10 +119,12 @@ def _load_torchvision(dataset: str, root: Path, split: str, download: bool) -> S
 
 
 def _download(dataset: str, root: Path) -> None:
+    check_datasets_root(root)
     from torchvision import datasets
 
-    try:
-        getattr(datasets, TORCHVISION_DATASETS[dataset])(str(root), train=True, download=True)
+    try:  # offline, torchvision leaves its folders (and a partial file) behind: take them away
+        with removed_on_error(root / TORCHVISION_DATASETS[dataset] / "raw"):
+            getattr(datasets, TORCHVISION_DATASETS[dataset])(str(root), train=True, download=True)
     except Exception as error:  # URLError, RuntimeError, OSError: any failed download
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         reason = lines[-1] if lines else type(error).__name__  # the last mirror's own error
@@ -201,30 +205,39 @@ def _find_idx(folder: Path, base: str) -> Path:
     raise DatasetError(f"{folder}: missing {base} (or {base}.gz)")
 
 
-def import_idx(source: str | os.PathLike, dataset: str = "mnist", root: str | os.PathLike | None = None) -> Path:
+@dataclass(frozen=True)
+class IdxImport:
+    target: Path  # the folder the four files were written to
+    warning: str | None  # for the user when the files are not the dataset's official ones
+
+
+def import_idx(source: str | os.PathLike, dataset: str = "mnist", root: str | os.PathLike | None = None) -> IdxImport:
     """Check the four IDX files in ``source`` and install them where torchvision looks.
 
-    Nothing is written unless all four pass. Returns the folder written to.
+    Nothing is written unless all four pass, and another dataset's official files are refused.
     """
     if dataset not in TORCHVISION_DATASETS:
         raise DatasetError(f"unknown dataset {dataset!r}; choose one of: {', '.join(TORCHVISION_DATASETS)}")
     source = Path(source)
     if not source.is_dir():
         raise DatasetError(f"{source}: no such folder")
-    checked = {}
+    root = check_datasets_root(root if root is not None else default_datasets_root())
+    checked, owners = {}, {}
     for split in ("train", "test"):
-        images = read_idx(_find_idx(source, IDX_FILES[(split, "images")]), images=True)
-        labels = read_idx(_find_idx(source, IDX_FILES[(split, "labels")]), images=False)
+        files = {kind: _find_idx(source, IDX_FILES[(split, kind)]) for kind in ("images", "labels")}
+        images, labels = read_idx(files["images"], images=True), read_idx(files["labels"], images=False)
         n_images, n_labels = struct.unpack(">I", images[4:8])[0], struct.unpack(">I", labels[4:8])[0]
         if n_images != n_labels:
             raise DatasetError(f"{source}: {split} has {n_images} images but {n_labels} labels")
-        checked[(split, "images")], checked[(split, "labels")] = images, labels
-    root = Path(root) if root is not None else default_datasets_root()
+        for kind, data in (("images", images), ("labels", labels)):
+            packed = files[kind].read_bytes() if files[kind].suffix == ".gz" else None
+            checked[(split, kind)], owners[IDX_FILES[(split, kind)]] = data, official_dataset(data, packed)
+    warning = check_owners(dataset, owners)
     target = root / TORCHVISION_DATASETS[dataset] / "raw"
     target.mkdir(parents=True, exist_ok=True)
     for key, data in checked.items():
         atomic_write_bytes(target / IDX_FILES[key], data)
-    return target
+    return IdxImport(target, warning)
 
 
 # --- the course's folder of JPGs --------------------------------------------

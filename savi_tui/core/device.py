@@ -62,23 +62,10 @@ def resolve_device(name: str):
 
 
 def keep_freed_memory() -> None:
-    """Ask glibc to keep freed blocks instead of handing each back to the OS.
+    """Let glibc keep freed memory for the next batch, and let every thread allocate from the main heap.
 
-    By default every activation above 128 KB-32 MB is mmap'd and unmapped per batch,
-    so each batch page-faults its memory in again (zeroed by the kernel). ModelConvNet's
-    largest training activations at batch 512 are 51 MB (32x28x28 float32 maps, and
-    their gradients), so blocks under 64 MiB are kept, and the heap gives back what
-    passes 128 MiB free. Measured here (2-core EPYC, full MNIST, batch 512): a
-    ModelConvNet epoch went from about 4,600 to 7,700 images/s against a 32/64 MiB
-    setting, at a peak RSS of 1.10 GB over six epochs.
-    Evaluation's larger blocks (batch 1024) are still mapped and unmapped.
-
-    Every thread also allocates from the one main heap (``M_ARENA_MAX`` 1). A thread of
-    its own, like the app's training worker, would otherwise get a separate arena, whose
-    64 MB heaps are unmapped each time they empty: a ModelConvNet epoch trained in a
-    thread ran about 20 % slower than in the main thread (6,500 against 8,200 images/s),
-    and as fast with one arena. This holds for threads that have not allocated yet, so
-    the app calls it before it starts any. A no-op where there is no glibc.
+    The arena setting holds only for threads that have not allocated yet: call it before starting any.
+    A no-op where there is no glibc.
     """
     import ctypes
     import sys
@@ -87,8 +74,11 @@ def keep_freed_memory() -> None:
         return
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: mmap only blocks of 64 MiB and more
-        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD: give back the heap top past 128 MiB free
-        libc.mallopt(-8, 1)  # M_ARENA_MAX: new threads share the main arena
+        # M_MMAP_THRESHOLD: a training batch's activations (under 64 MiB for ModelConvNet at batch 512, unlike
+        # evaluation's batches of 1,024) reuse the heap instead of fresh pages that the kernel zeroes every batch
+        libc.mallopt(-3, 64 << 20)
+        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD: give back the heap top only past 128 MiB free
+        # M_ARENA_MAX: a thread's own arena unmaps its heaps each time they empty (the app trains in a thread)
+        libc.mallopt(-8, 1)
     except (OSError, AttributeError):  # musl, or no libc.so.6
         pass

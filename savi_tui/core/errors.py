@@ -27,3 +27,19 @@ class CheckpointError(SaviError):
 
 class ExportError(SaviError):
     """ONNX export or its check failed."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of an exception's message (its type's name when it has none)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def describe_error(error: BaseException | None) -> str:
+    """One line a user can act on: a SaviError's own message, else the exception's type and first line."""
+    if error is None:
+        return "unknown error"
+    if isinstance(error, SaviError):
+        return str(error)
+    text = first_line(error)
+    return text if text == type(error).__name__ else f"{type(error).__name__}: {text}"

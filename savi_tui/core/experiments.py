@@ -9,26 +9,36 @@ Readers such as ``list_experiments`` never take the lock.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 import re
 import shutil
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 
 from savi_tui.core.atomic import atomic_write_json
 from savi_tui.core.config import TrainConfig
-from savi_tui.core.errors import CheckpointError, ConfigError, ExperimentError, ExperimentLocked
-from savi_tui.core.events import EpochRecord
+from savi_tui.core.errors import CheckpointError, ConfigError, ExperimentError
+from savi_tui.core.events import EpochRecord, Position
+from savi_tui.core.lock import ExperimentLock
+from savi_tui.core.progress import Progress, read_progress
 
 EXPERIMENTS_ENV = "SAVI_EXPERIMENTS"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
-STATES = ("complete", "interrupted", "running", "corrupt")
+
+class ExperimentState(str, Enum):
+    """What an experiment folder says about its training; compares and serialises as its string."""
+
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"
+    RUNNING = "running"  # some process holds the lock
+    CORRUPT = "corrupt"
+
+    __str__ = str.__str__  # "complete", not "ExperimentState.COMPLETE", in f-strings and str()
+    __format__ = str.__format__
 
 
 def default_experiments_root() -> Path:
@@ -70,6 +80,7 @@ class Experiment:
     summary_path = property(lambda self: self.path / "summary.txt")
     onnx_path = property(lambda self: self.path / "model.onnx")
     lock_path = property(lambda self: self.path / ".lock")
+    events_path = property(lambda self: self.path / "events.jsonl")
 
     def read_config(self) -> TrainConfig:
         return TrainConfig.from_dict(_read_json(self.config_path))
@@ -77,10 +88,8 @@ class Experiment:
     def write_config(self, config: TrainConfig) -> None:
         atomic_write_json(self.config_path, config.to_dict())
 
-    def read_progress(self) -> dict | None:
-        if not self.progress_path.exists():
-            return None
-        return _read_json(self.progress_path)
+    def read_progress(self) -> Progress | None:
+        return read_progress(self.progress_path)
 
     def read_statistics(self) -> dict | None:
         if not self.statistics_path.exists():
@@ -104,68 +113,6 @@ def _read_json(path: Path):
         raise ExperimentError(f"{path}: missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid JSON ({error})") from None
-
-
-class ExperimentLock:
-    """An exclusive ``flock`` on ``.lock``: released by the OS when the holder dies,
-    kill -9 included. The file says who holds it (pid and host)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            os.close(fd)
-            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise ExperimentLocked(
-                    f"experiment {self.path.parent.name} is being trained by {self.holder()}; "
-                    "one training per experiment"
-                ) from None
-            raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} host {socket.gethostname()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def holder(self) -> str:
-        try:
-            return self.path.read_text(encoding="utf-8").strip() or "another process"
-        except OSError:
-            return "another process"
-
-    def is_held(self) -> bool:
-        """True while some process (this one included) holds the lock."""
-        if self._fd is not None:
-            return True
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return False
-        finally:
-            os.close(fd)
-
-    def __enter__(self) -> ExperimentLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
 
 def create_experiment(root: str | os.PathLike, name: str, config: TrainConfig) -> Experiment:
@@ -209,12 +156,13 @@ class ExperimentInfo:
 
     name: str
     path: Path
-    state: str  # one of STATES
+    state: str  # an ExperimentState value
     model: str = "?"
     dataset: str = "?"
     epochs_done: int = 0
     epochs_planned: int = 0
     batch_idx: int = 0  # batches done in the next epoch, when stopped mid-epoch
+    batches_per_epoch: int = 0  # 0 when progress.json does not say
     best_epoch: int | None = None
     best_test_loss: float | None = None
     f1: float | None = None  # global F1 of the best epoch
@@ -222,6 +170,10 @@ class ExperimentInfo:
     problem: str | None = None  # why it is corrupt, or what failed last
     config: dict = field(default_factory=dict)
     history: list[EpochRecord] = field(default_factory=list)
+
+    @property
+    def position(self) -> Position:
+        return Position.after(self.epochs_done, self.batch_idx, self.batches_per_epoch)
 
 
 def read_experiment_info(path: str | os.PathLike) -> ExperimentInfo:
@@ -235,17 +187,13 @@ def read_experiment_info(path: str | os.PathLike) -> ExperimentInfo:
         config = experiment.read_config()
         info.config = config.to_dict()
         info.model, info.dataset, info.epochs_planned = config.model, config.dataset, config.epochs
-        progress = experiment.read_progress() or {}
-        if not isinstance(progress, dict):
-            raise ConfigError(f"{experiment.progress_path}: not a JSON object")
-        info.history = [EpochRecord.from_dict(r) for r in progress.get("history", [])]
-        info.epochs_done = len(info.history)
-        info.batch_idx = int(progress.get("batch_idx", 0))
-        info.best_epoch = progress.get("best_epoch")
-        info.best_test_loss = progress.get("best_test_loss")
-        info.problem = progress.get("error")
-        if info.best_epoch:
-            info.f1 = info.history[info.best_epoch - 1].f1
+        progress = experiment.read_progress() or Progress(epochs_planned=config.epochs)
+        info.history = list(progress.history)
+        info.epochs_done = progress.epochs_done
+        info.batch_idx, info.batches_per_epoch = progress.batch_idx, progress.batches_per_epoch
+        info.best_epoch, info.best_test_loss = progress.best_epoch, progress.best_test_loss
+        info.problem = progress.error
+        info.f1 = progress.best.f1 if progress.best else None
     except (ExperimentError, ConfigError, KeyError, TypeError, ValueError, IndexError) as error:
         info.state, info.problem = "corrupt", str(error)
         return info
@@ -259,7 +207,7 @@ def read_experiment_info(path: str | os.PathLike) -> ExperimentInfo:
     except CheckpointError as error:
         info.state, info.problem = "corrupt", str(error)
         return info
-    if progress.get("finished") and info.epochs_done >= info.epochs_planned:
+    if progress.finished and info.epochs_done >= info.epochs_planned:
         info.state = "complete"
     return info
 
@@ -291,3 +239,21 @@ def latest_resumable(root: str | os.PathLike | None = None) -> str | None:
     """The most recently modified interrupted experiment, for a bare ``-rt``."""
     candidates = [info for info in list_experiments(root) if info.state == "interrupted"]
     return max(candidates, key=lambda info: info.modified).name if candidates else None
+
+
+def folder_signature(root: str | os.PathLike) -> tuple:
+    """Names and modification times of the experiment folders and their files: a cheap change check."""
+    signature = []
+    try:
+        folders = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError:
+        return ()
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        try:
+            files = [(entry.name, entry.stat(follow_symlinks=False).st_mtime_ns) for entry in os.scandir(folder.path)]
+            signature.append((folder.name, folder.stat().st_mtime_ns, tuple(sorted(files))))
+        except OSError:  # deleted or renamed meanwhile: the listing will tell
+            signature.append((folder.name, None, ()))
+    return tuple(signature)

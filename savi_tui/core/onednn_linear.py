@@ -1,12 +1,9 @@
 """float32 Linear layers computed by oneDNN instead of the BLAS, on x86 CPUs.
 
-PyTorch computes a float32 ``nn.Linear`` on the CPU with MKL's sgemm, and MKL takes its
-AVX2 code path on AMD processors. oneDNN, which PyTorch also ships and already uses for
-every convolution, takes the AVX-512 path on any x86 CPU that has it. On the 2-core AMD
-EPYC (Zen 5) of our benchmark, the forward product and the weight gradient of
-ModelFullyConnected's 784→128 layer at batch 512 took 229 and 252 µs through oneDNN
-against 487 and 525 µs through MKL. The arithmetic stays IEEE float32; only the order
-of the sums differs, as between any two BLAS libraries.
+PyTorch computes a float32 ``nn.Linear`` on the CPU with MKL's sgemm, which takes its AVX2
+code path on AMD processors; oneDNN, which PyTorch also ships and uses for every convolution,
+takes the AVX-512 path on any x86 CPU that has it. The arithmetic stays IEEE float32; only the
+order of the sums differs, as between any two BLAS libraries.
 
 ``route_linear_layers(model)`` switches a model's Linear layers to this kernel when it
 is available; the parameters, the state dict and the checkpoints do not change, and an

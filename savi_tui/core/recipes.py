@@ -22,7 +22,7 @@ from savi_tui.core.config import TrainConfig
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FAST_DEFAULTS = {"batch_size": 64, "epochs": 1, "learning_rate": 3e-3}
-COURSE_DEFAULTS = {"batch_size": 512, "epochs": 10, "learning_rate": 1e-3}
+COURSE_DEFAULTS = {key: getattr(TrainConfig(), key) for key in FAST_DEFAULTS}  # TrainConfig's are the course's
 
 
 def recipe_defaults(recipe: str) -> dict:

@@ -6,6 +6,7 @@ is written: the dataset is loaded before the experiment folder is created.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.data import default_datasets_root, load_data
 from savi_tui.core.device import check_device
-from savi_tui.core.errors import ConfigError, ExperimentLocked
+from savi_tui.core.errors import ConfigError, ExperimentError, ExperimentLocked
 from savi_tui.core.events import Event
 from savi_tui.core.experiments import (
     create_experiment,
@@ -23,6 +24,7 @@ from savi_tui.core.experiments import (
     open_experiment,
     validate_name,
 )
+from savi_tui.core.roots import check_experiments_root, check_root
 from savi_tui.core.trainer import Trainer
 
 
@@ -38,6 +40,15 @@ def resume_command(
     return command
 
 
+def extend_hint(info, root: str | os.PathLike | None = None, datasets_root: str | os.PathLike | None = None) -> str:
+    """What to run to train a complete experiment (an ``ExperimentInfo``) longer, runnable as printed."""
+    done = f"{info.name} is complete: all {info.epochs_planned} epochs are done."
+    if (info.config or {}).get("recipe") == "fast":
+        return f"{done} The fast recipe's one-cycle schedule cannot be extended: start a new experiment."
+    command = resume_command(info.name, root, datasets_root) + f" -ne {info.epochs_planned + 5}"
+    return f"{done} To train it longer: {command}"
+
+
 def new_run(
     config: TrainConfig,
     *,
@@ -49,11 +60,10 @@ def new_run(
     root = Path(root) if root is not None else default_experiments_root()
     config.validate()
     check_device(config.device)
+    check_experiments_root(root)
     if name is not None:
         validate_name(name)
         if (root / name).exists():
-            from savi_tui.core.errors import ExperimentError
-
             raise ExperimentError(f"experiment {name!r} already exists in {root}; choose another name or resume it")
     data = _load(config, datasets_root)
     experiment = create_experiment(root, name or generate_name(config.model, root), config)
@@ -75,7 +85,9 @@ def resume_run(
     run started on a GPU server continues with ``cpu`` on a laptop.
     """
     root = Path(root) if root is not None else default_experiments_root()
+    check_experiments_root(root, writable=False)  # only the experiment's folder is written
     experiment = open_experiment(root, name)
+    check_root(experiment.path, "experiment folder", ExperimentError)
     if experiment.is_running():
         raise ExperimentLocked(
             f"experiment {name} is being trained by {experiment.lock().holder()}; one training per experiment"
@@ -91,6 +103,7 @@ def resume_run(
         if config.recipe == "fast":
             raise ConfigError("the fast recipe's one-cycle schedule is fixed at its start; it cannot be extended")
         changes["epochs"] = epochs
+    dataclasses.replace(config, **changes).validate()
     data = _load(config, datasets_root)
     trainer = Trainer(experiment, data, on_event, resume_command=resume_command(name, root, datasets_root))
     trainer.config_changes = changes

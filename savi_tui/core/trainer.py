@@ -9,31 +9,27 @@ how to stop it (``request_stop()`` from a signal handler or a key binding).
 from __future__ import annotations
 
 import gc
-import math
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
 
 from savi_tui.core import events as ev
 from savi_tui.core.atomic import atomic_write_json, atomic_write_text, remove_temp_files
-from savi_tui.core.checkpoint import (
-    FORMAT_VERSION,
-    load_checkpoint_with_fallback,
-    load_model_weights,
-    save_checkpoint,
-)
+from savi_tui.core.checkpoint import load_checkpoint_with_fallback, load_model_weights, save_checkpoint
 from savi_tui.core.data import Data, batch_slices, batches_per_epoch, epoch_order
-from savi_tui.core.errors import CheckpointError, SaviError
+from savi_tui.core.errors import CheckpointError, SaviError, describe_error
 from savi_tui.core.experiments import Experiment
 from savi_tui.core.metrics import confusion_matrix, statistics_from_confusion
 from savi_tui.core.models import MODELS, create_model, model_summary
 from savi_tui.core.plots import write_training_plot
+from savi_tui.core.progress import Progress, read_progress, write_progress
 from savi_tui.core.recipes import autocast_dtype, build_optimizer, build_scheduler, input_normalization, label_smoothing
+from savi_tui.core.run_log import RunLogWriter
+from savi_tui.core.train_state import PartialEpoch, TrainState, state_error
 
-EVAL_BATCH_SIZE = 1024  # twice the course batch; 4096 made ModelConvNet evaluation peak ~0.5 GB more RSS
+EVAL_BATCH_SIZE = 1024  # twice the course batch; larger batches cost memory for nothing
 PROGRESS_INTERVAL = 0.1  # seconds between BatchProgress events
 
 
@@ -53,24 +49,42 @@ class Trainer:
         self.resume_command = resume_command or f"savi-tui train --resume {experiment.name}"
         self.stop_event = threading.Event()
         self.config_changes: dict = {}  # what a resume changes: more epochs, another device
+        self._log = RunLogWriter(experiment.events_path)
 
     def request_stop(self) -> None:
         """Stop at the next batch boundary and save; safe from any thread or signal handler."""
         self.stop_event.set()
 
+    def _emit(self, event: ev.Event) -> None:
+        """Every event goes to the run's log (for any follower) and to whoever runs the trainer."""
+        self._log.write(event)
+        self.on_event(event)
+
+    # -- seams for tests and tools: called in the training thread; they do nothing here --
+
+    def after_setup(self) -> None:
+        """The model, optimizer and restored state exist; nothing has trained yet."""
+
+    def after_batch(self) -> None:
+        """A batch has trained and its progress is reported."""
+
+    def before_save(self) -> None:
+        """``status.pkl`` is about to be written."""
+
     def run(self) -> str:
         """Train; return ``"finished"`` or ``"stopped"``. Errors emit ``Failed`` and propagate."""
-        with self.experiment.lock(), garbage_settled_while_training():
+        with self.experiment.lock(), garbage_settled_while_training(), closing(self._log):
             try:
                 remove_temp_files(self.experiment.path)
+                self._log.start()
                 if self.config_changes:
                     self.config = replace(self.config, **self.config_changes)
                     self.experiment.write_config(self.config)
                 return self._train()
             except BaseException as error:
-                message = str(error) if isinstance(error, SaviError) else f"{type(error).__name__}: {error}"
+                message = describe_error(error)
                 self._record_failure(message)
-                self.on_event(ev.Failed(message))
+                self._emit(ev.Failed(message))
                 raise
 
     # -- the loop -----------------------------------------------------------
@@ -83,37 +97,38 @@ class Trainer:
 
         cfg, data = self.config, self.data
         device = resolve_device(cfg.device)
+        size, self.steps = len(data.train), batches_per_epoch(len(data.train), cfg.batch_size)
         self._setup(device)
+        self.after_setup()
         settle_garbage()  # torch, the data and the model are here for the whole run
         # both splits live on the device (uint8, 1 byte a pixel): no host→device copy per batch
         train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
         self.test_images, self.test_labels = data.test.images.to(device), data.test.labels.to(device)
-        size, steps = len(data.train), batches_per_epoch(len(data.train), cfg.batch_size)
-        self.on_event(
+        state = self.state
+        self._emit(
             ev.RunStarted(
                 self.experiment.name,
                 cfg.model,
                 str(device),
                 cfg.epochs,
-                self.epoch_idx + 2,
-                self.batch_idx,
-                steps,
+                state.epochs_done + 1,
+                state.batch_idx,
+                self.steps,
                 size,
                 len(data.test),
-                tuple(self.history),
-                self.best_epoch,
+                tuple(state.history),
+                state.best_epoch,
             )
         )
-        for epoch_idx in range(self.epoch_idx + 1, cfg.epochs):
+        for epoch_idx in range(state.epoch_idx + 1, cfg.epochs):
             # an epoch resumed mid-way counts the seconds it had before the stop
-            self.epoch_started, self.carried_seconds = time.perf_counter() - self.carried_seconds, 0.0
+            self.epoch_started = time.perf_counter() - state.partial_epoch.seconds
             order = epoch_order(size, cfg.seed, epoch_idx, device)
             self.model.train()
-            for begin, end in batch_slices(size, cfg.batch_size, self.batch_idx):
+            for begin, end in batch_slices(size, cfg.batch_size, state.batch_idx):
                 if self.stop_event.is_set():
                     return self._stop()
-                # one gather per batch, never one example at a time (index_select copies whole
-                # rows: about 35x faster than advanced indexing on the uint8 images here)
+                # one gather per batch, never one example at a time
                 index = order[begin:end]
                 images, labels = train_images.index_select(0, index), train_labels.index_select(0, index)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
@@ -125,9 +140,10 @@ class Trainer:
                 if self.scheduler is not None:
                     self.scheduler.step()
                 self.loss_sum += loss.detach().double() * (end - begin)
-                self.loss_count += end - begin
-                self.batch_idx += 1
-                self._report_progress(epoch_idx, steps)
+                state.partial_epoch.count += end - begin
+                state.batch_idx += 1
+                self._report_progress(epoch_idx)
+                self.after_batch()
             test_loss, confusion = self._evaluate()
             self._finish_epoch(epoch_idx, test_loss, confusion, time.perf_counter() - self.epoch_started)
         return self._complete()
@@ -174,15 +190,9 @@ class Trainer:
         if device.type == "cpu":
             route_linear_layers(self.model)  # float32 Linear products on oneDNN (x86)
         self.optimizer = build_optimizer(cfg, self.model)
-        steps = batches_per_epoch(len(self.data.train), cfg.batch_size)
-        self.scheduler = build_scheduler(cfg, self.optimizer, steps)
-        self.epoch_idx, self.batch_idx = -1, 0  # last complete epoch; batches done in the next
-        self.history: list[ev.EpochRecord] = []
-        self.best_epoch: int | None = None
-        self.best_test_loss: float | None = None
-        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        self.loss_count = 0
-        self.epoch_started, self.carried_seconds = time.perf_counter(), 0.0
+        self.scheduler = build_scheduler(cfg, self.optimizer, self.steps)
+        self.state = TrainState(model_name=cfg.model, config=cfg.to_dict())
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)  # summed on the device: no sync a batch
         self._last_report = (time.perf_counter(), 0.0, 0)
         if self.experiment.status_path.exists():
             self._restore(torch)
@@ -192,133 +202,116 @@ class Trainer:
     def _restore(self, torch) -> None:
         state, fallback_error = load_checkpoint_with_fallback(self.experiment.status_path)
         if fallback_error is not None:
-            self.on_event(ev.Message(f"{fallback_error}; resuming from the previous checkpoint"))
+            self._emit(ev.Message(f"{fallback_error}; resuming from the previous checkpoint"))
         path = self.experiment.status_path
-        if state["model_name"] != self.config.model:
-            raise CheckpointError(f"{path}: holds {state['model_name']} weights, the experiment is {self.config.model}")
-        load_model_weights(self.model, state["model_state_dict"], path)
+        if state.model_name != self.config.model:
+            raise CheckpointError(f"{path}: holds {state.model_name} weights, the experiment is {self.config.model}")
+        load_model_weights(self.model, state.model_state_dict, path)
         try:
-            self.optimizer.load_state_dict(state["optimizer_state_dict"])
+            self.optimizer.load_state_dict(state.optimizer_state_dict)
             if self.scheduler is not None:
-                self.scheduler.load_state_dict(state["scheduler_state_dict"] or {})
+                self.scheduler.load_state_dict(state.scheduler_state_dict or {})
         except (ValueError, KeyError, RuntimeError) as error:
             raise CheckpointError(f"{path}: optimizer state does not fit: {error}") from None
-        try:  # check_payload checked the top level; what lies inside can still be wrong
-            self.epoch_idx, self.batch_idx = state["epoch_idx"], state["batch_idx"]
-            self.history = [ev.EpochRecord.from_dict(r) for r in state["history"]]
-            self.best_test_loss = state["best_test_loss"]
-            self.best_epoch = None if state["best_epoch_idx"] is None else state["best_epoch_idx"] + 1
-            self.loss_sum.fill_(state["partial_epoch"]["loss_sum"])
-            self.loss_count = state["partial_epoch"]["count"]
-            self.carried_seconds = float(state["partial_epoch"].get("seconds", 0.0))  # older files lack it
-            if not 0.0 <= self.carried_seconds < math.inf:
-                raise ValueError(f"partial epoch seconds {self.carried_seconds}")
-            torch.set_rng_state(state["rng_state"]["torch"])
-            if self.device.type == "cuda" and state["rng_state"].get("cuda"):
-                torch.cuda.set_rng_state_all(state["rng_state"]["cuda"])
+        try:
+            torch.set_rng_state(state.rng_state["torch"])
+            if self.device.type == "cuda" and state.rng_state.get("cuda"):
+                torch.cuda.set_rng_state_all(state.rng_state["cuda"])
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
-            detail = " ".join(f"{type(error).__name__}: {error}".split())
-            raise CheckpointError(f"{path}: training state does not fit: {detail[:300]}") from None
+            raise state_error(path, error) from None
+        self.loss_sum.fill_(state.partial_epoch.loss_sum)
+        # the tensors now live in the model and optimizer: the state keeps only where it stands
+        self.state = replace(state, kind="status", model_state_dict={}, optimizer_state_dict={}, rng_state={})
 
-    def _payload(self, kind: str) -> dict:
+    def _checkpoint(self, kind: str) -> TrainState:
+        """The state as it stands, with copies of every tensor on the CPU."""
         import torch
 
         rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        payload = {
-            "format_version": FORMAT_VERSION,
-            "kind": kind,
-            "model_name": self.config.model,
-            "config": self.config.to_dict(),
-            "epoch_idx": self.epoch_idx,
-            "batch_idx": self.batch_idx,
-            "train_losses": [r.train_loss for r in self.history],
-            "test_losses": [r.test_loss for r in self.history],
-            "history": [r.to_dict() for r in self.history],
-            "model_state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer_state_dict": _to_cpu(self.optimizer.state_dict()),
-            "scheduler_state_dict": None if self.scheduler is None else self.scheduler.state_dict(),
-            "rng_state": rng,
-            "best_epoch_idx": None if self.best_epoch is None else self.best_epoch - 1,
-            "best_test_loss": self.best_test_loss,
-            "partial_epoch": {
-                "loss_sum": float(self.loss_sum.item()),
-                "count": self.loss_count,
-                "seconds": time.perf_counter() - self.epoch_started if self.batch_idx else 0.0,
-            },
-        }
-        if kind == "best":
-            payload["selected_on"] = "test set: lowest test loss so far (the course's rule)"
-        return payload
+        seconds = time.perf_counter() - self.epoch_started if self.state.batch_idx else 0.0
+        return replace(
+            self.state,
+            kind=kind,
+            config=self.config.to_dict(),
+            model_state_dict={k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            optimizer_state_dict=_to_cpu(self.optimizer.state_dict()),
+            scheduler_state_dict=None if self.scheduler is None else self.scheduler.state_dict(),
+            rng_state=rng,
+            partial_epoch=PartialEpoch(float(self.loss_sum.item()), self.state.partial_epoch.count, seconds),
+        )
 
     def _save_status(self) -> None:
-        save_checkpoint(self.experiment.status_path, self._payload("status"), keep_previous=True)
-        self.on_event(ev.CheckpointSaved(str(self.experiment.status_path), self.epoch_idx + 1, self.batch_idx))
+        self.before_save()
+        save_checkpoint(self.experiment.status_path, self._checkpoint("status"), keep_previous=True)
+        self._emit(ev.CheckpointSaved(str(self.experiment.status_path), self.state.position(self.steps)))
+
+    def _progress(self, *, finished: bool = False) -> Progress:
+        state = self.state
+        return Progress(
+            epochs_planned=self.config.epochs,
+            history=tuple(state.history),
+            batch_idx=state.batch_idx,
+            batches_per_epoch=self.steps,
+            finished=finished,
+            best_epoch=state.best_epoch,
+            best_test_loss=state.best_test_loss,
+        )
+
+    def _write_progress(self, progress: Progress) -> None:
+        """The one writer of progress.json."""
+        write_progress(self.experiment.progress_path, progress)
 
     def _record_failure(self, message: str) -> None:
         """Add the error to progress.json as it stands; never hides the error that stopped the run."""
         try:
-            progress = self.experiment.read_progress()
-            progress = progress if isinstance(progress, dict) else {}
-            atomic_write_json(self.experiment.progress_path, {**progress, "error": message})
+            progress = read_progress(self.experiment.progress_path) or Progress(epochs_planned=self.config.epochs)
+            self._write_progress(progress.with_error(message))
         except (OSError, SaviError):  # a full disk fails this too; a damaged progress.json stays as it is
             pass
 
-    def _write_progress(self, *, finished: bool = False) -> None:
-        atomic_write_json(
-            self.experiment.progress_path,
-            {
-                "epochs_done": len(self.history),
-                "epochs_planned": self.config.epochs,
-                "batch_idx": self.batch_idx,
-                "finished": finished,
-                "best_epoch": self.best_epoch,
-                "best_test_loss": self.best_test_loss,
-                "history": [r.to_dict() for r in self.history],
-                "error": None,
-                "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            },
-        )
-
     # -- the named points where events come from ----------------------------
 
-    def _report_progress(self, epoch_idx: int, steps: int) -> None:
+    def _report_progress(self, epoch_idx: int) -> None:
         now = time.perf_counter()
         last_time, last_sum, last_count = self._last_report
-        if now - last_time < PROGRESS_INTERVAL and self.batch_idx < steps:
+        count_now = self.state.partial_epoch.count
+        if now - last_time < PROGRESS_INTERVAL and self.state.batch_idx < self.steps:
             return
         loss_sum = float(self.loss_sum.item())
-        count = self.loss_count - last_count
-        self._last_report = (now, loss_sum, self.loss_count)
+        count = count_now - last_count
+        self._last_report = (now, loss_sum, count_now)
         if count > 0:
             rate = count / max(now - last_time, 1e-9)
-            self.on_event(ev.BatchProgress(epoch_idx + 1, self.batch_idx, steps, (loss_sum - last_sum) / count, rate))
+            self._emit(
+                ev.BatchProgress(epoch_idx + 1, self.state.batch_idx, self.steps, (loss_sum - last_sum) / count, rate)
+            )
 
     def _finish_epoch(self, epoch_idx: int, test_loss: float, confusion, seconds: float) -> None:
         statistics = statistics_from_confusion(confusion)
+        state = self.state
         record = ev.EpochRecord(
             epoch=epoch_idx + 1,
-            train_loss=float(self.loss_sum.item()) / max(self.loss_count, 1),
+            train_loss=float(self.loss_sum.item()) / max(state.partial_epoch.count, 1),
             test_loss=test_loss,
             test_accuracy=statistics["accuracy"],
             f1=statistics["global"]["f1_score"],
             seconds=seconds,
         )
-        self.history.append(record)
-        self.epoch_idx, self.batch_idx = epoch_idx, 0
+        state.history.append(record)
+        state.epoch_idx, state.batch_idx, state.partial_epoch = epoch_idx, 0, PartialEpoch()
         self.loss_sum.zero_()
-        self.loss_count = 0
-        is_best = self.best_test_loss is None or test_loss < self.best_test_loss
+        is_best = state.best_test_loss is None or test_loss < state.best_test_loss
         if is_best:  # best.pkl before status.pkl: a kill between the two redoes this epoch and its best
-            self.best_epoch, self.best_test_loss = record.epoch, test_loss
-            save_checkpoint(self.experiment.best_path, self._payload("best"), keep_previous=True)
+            state.best_epoch_idx, state.best_test_loss = epoch_idx, test_loss
+            save_checkpoint(self.experiment.best_path, self._checkpoint("best"), keep_previous=True)
             atomic_write_json(self.experiment.statistics_path, self._statistics_document(record, statistics))
-            self.on_event(ev.BestUpdated(str(self.experiment.best_path), record.epoch, test_loss))
+            self._emit(ev.BestUpdated(str(self.experiment.best_path), record.epoch, test_loss))
         self._save_status()
-        self._write_progress()
-        write_training_plot(self.experiment.plot_path, self.history, self.best_epoch, self.experiment.name)
-        self.on_event(ev.EpochFinished(record, is_best, self.best_epoch))
+        self._write_progress(self._progress())
+        write_training_plot(self.experiment.plot_path, state.history, state.best_epoch, self.experiment.name)
+        self._emit(ev.EpochFinished(record, is_best, state.best_epoch))
         settle_garbage()  # the first epoch's plot imported matplotlib
         self._last_report = (time.perf_counter(), 0.0, 0)
 
@@ -336,14 +329,15 @@ class Trainer:
 
     def _stop(self) -> str:
         self._save_status()
-        self._write_progress()
-        self.on_event(ev.Stopped(self.epoch_idx + 1, self.batch_idx, self.resume_command))
+        self._write_progress(self._progress())
+        self._emit(ev.Stopped(self.state.position(self.steps), self.resume_command))
         return "stopped"
 
     def _complete(self) -> str:
-        self._write_progress(finished=True)
+        self._write_progress(self._progress(finished=True))
         statistics = self.experiment.read_statistics() or {}
-        self.on_event(ev.Finished(len(self.history), self.best_epoch, self.best_test_loss, statistics))
+        state = self.state
+        self._emit(ev.Finished(len(state.history), state.best_epoch, state.best_test_loss, statistics))
         return "finished"
 
 
@@ -359,14 +353,10 @@ def garbage_settled_while_training():
 def settle_garbage() -> None:
     """Collect, then take every object alive now out of the collector's sight (``gc.freeze``).
 
-    torch, matplotlib and the app leave some 400,000 long-lived objects, and every full
-    collection walked all of them while holding the GIL: 100-450 ms each here, every 1-2 s
-    while the app trained and took keys, so the training thread and the keys both waited.
-    Frozen, they are skipped; what the loop creates is still collected. The collection first
-    keeps garbage (say, a failed run's traceback and the tensors it holds) out of the freeze;
-    at the setup it walks everything once (0.2-0.4 s here). Objects frozen alive and dropped
-    during the run (a screen the app closed) wait for the run's end, when ``run()`` unfreezes
-    and the collector has everything again.
+    torch, matplotlib and the app leave hundreds of thousands of long-lived objects, and every
+    full collection walked them all while holding the GIL that the training and the keys need.
+    Collecting first keeps garbage (a failed run's tensors) out of the freeze; what the run
+    drops meanwhile waits for its end, when ``run()`` unfreezes.
     """
     gc.collect()
     gc.freeze()

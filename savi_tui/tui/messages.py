@@ -1,58 +1,88 @@
-"""The custom messages: the only road from worker threads back to widgets."""
+"""The custom messages: the only road from worker threads and screens up to the app."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
 
+# -- from the workers ---------------------------------------------------------
 
+
+@dataclass
 class TrainingEvent(Message):
     """A core training event (``savi_tui.core.events``), posted from the training thread."""
 
-    def __init__(self, run_id: int, event: Any) -> None:
-        super().__init__()
-        self.run_id = run_id
-        self.event = event
+    run_id: int
+    event: Any
 
 
+@dataclass
 class TrainingEnded(Message):
     """The training worker returned: ``outcome`` is "finished", "stopped" or "failed"."""
 
-    def __init__(self, run_id: int, outcome: str, error: str | None = None) -> None:
-        super().__init__()
-        self.run_id = run_id
-        self.outcome = outcome
-        self.error = error
+    run_id: int
+    outcome: str
+    error: str | None = None
 
 
+@dataclass
 class ExperimentsLoaded(Message):
     """A fresh listing of the experiments root (a list of ``ExperimentInfo``)."""
 
-    def __init__(self, infos: list) -> None:
-        super().__init__()
-        self.infos = infos
+    infos: list
 
 
+@dataclass
 class SummaryReady(Message):
-    """The torchinfo summary of a model (``key`` is the model or experiment it belongs to)."""
+    """The torchinfo summary of a model (``key`` is the model it belongs to; a core ``ModelSummary``)."""
 
-    def __init__(self, key: str, text: str) -> None:
-        super().__init__()
-        self.key = key
-        self.text = text
+    key: str
+    summary: Any
 
 
+@dataclass
 class ExportFinished(Message):
     """An ONNX export completed (``result`` is a core ``ExportResult``)."""
 
-    def __init__(self, experiment: str, result: Any) -> None:
-        super().__init__()
-        self.experiment = experiment
-        self.result = result
+    experiment: str
+    result: Any
 
 
+@dataclass
 class ExperimentDeleted(Message):
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
+    name: str
+
+
+# -- from the screens: what the user asked the app to do ----------------------
+
+
+@dataclass
+class StartTraining(Message):
+    """Train a new experiment (``config`` is a ``TrainConfig``) under ``name``."""
+
+    config: Any
+    name: str
+
+
+@dataclass
+class ResumeExperiment(Message):
+    """Resume ``name``; ``info`` is its ``ExperimentInfo`` when the screen has one (else read from disk)."""
+
+    name: str
+    info: Any = None
+
+
+@dataclass
+class OpenExperiment(Message):
+    """Show an experiment (an ``ExperimentInfo``): the live training if it is this app's one."""
+
+    info: Any
+
+
+@dataclass
+class ExportExperiment(Message):
+    """Export an experiment's best checkpoint to ONNX."""
+
+    name: str

@@ -44,7 +44,8 @@ class RunView:
     log: list[str] = field(default_factory=list)
     resume_command: str | None = None
     error: str | None = None
-    saved_at: tuple[int, int] | None = None  # (epoch, batch) of the last save after a stop
+    trained_by: str | None = None  # "pid N host H": a run of another process, watched here
+    saved_at: ev.Position | None = None  # where the last stop saved
 
     @classmethod
     def from_info(cls, info) -> RunView:
@@ -61,12 +62,7 @@ class RunView:
         )
         view.epoch = info.epochs_done
         if info.state == "interrupted":
-            where = (
-                f"in epoch {info.epochs_done + 1} after batch {info.batch_idx}"
-                if info.batch_idx
-                else f"after epoch {info.epochs_done}"
-            )
-            view.log.append(f"Interrupted {where} — press r to resume.")
+            view.log.append(f"Interrupted {info.position.describe()} — press r to resume.")
         return view
 
     @property
@@ -138,15 +134,14 @@ class RunView:
                 f"accuracy {record.test_accuracy:.2%}" + (" — new best" if event.is_best else "")
             )
         elif isinstance(event, ev.CheckpointSaved):
-            where = f"epoch {event.epoch + 1}, batch {event.batch}" if event.batch else f"end of epoch {event.epoch}"
-            self.log.append(f"Checkpoint saved ({where})")
+            self.log.append(f"Checkpoint saved {event.position.describe()}")
         elif isinstance(event, ev.BestUpdated):
             self.log.append(f"New best: epoch {event.epoch}, test loss {event.test_loss:.4f} → best.pkl")
         elif isinstance(event, ev.Stopped):
             self.state, self.resume_command = "stopped", event.resume_command
-            self.saved_at = (event.epoch, event.batch)
-            self.epoch, self.batch = event.epoch + 1, event.batch  # progress events are throttled; this is exact
-            self.log.append(f"Stopped and saved at {self.saved_where()}. Resume: {event.resume_command}")
+            self.saved_at = event.position
+            self.epoch, self.batch = event.position.epoch, event.position.batch  # progress is throttled; this is exact
+            self.log.append(f"Stopped and saved {self.saved_where()}. Resume: {event.resume_command}")
         elif isinstance(event, ev.Finished):
             self.state = "finished"
             if event.best_epoch is not None:
@@ -163,19 +158,15 @@ class RunView:
             self.log.append(event.text)
 
     def saved_where(self) -> str:
-        if self.saved_at is None:
-            return "?"
-        epoch, batch = self.saved_at
-        if batch:
-            return f"epoch {epoch + 1}, batch {batch}"
-        return f"the end of epoch {epoch}"
+        """ "in epoch 2 at batch 36 of 94", "at the end of epoch 3"."""
+        return "?" if self.saved_at is None else self.saved_at.describe()
 
     def status_line(self) -> str:
         """One line under the chart that says where the run stands and what to do next."""
         if self.state == "stopping":
             return "Stopping after this batch — saving… (Ctrl+C again quits at once)"
         if self.state == "stopped":
-            return f"Saved at {self.saved_where()}. Press r to resume, or run: {self.resume_command}"
+            return f"Saved {self.saved_where()}. Press r to resume, or run: {self.resume_command}"
         if self.state == "finished":
             return "Finished. e: export the best model to ONNX · Esc: back to the list"
         if self.state == "failed":
@@ -188,6 +179,8 @@ class RunView:
             return "Complete. e exports the best model to ONNX."
         if self.state == "starting":
             return "Starting: loading the dataset and torch…"
+        if self.trained_by:  # Ctrl+C here would quit this app, not stop that run
+            return f"Being trained by another process ({self.trained_by}); it can only be watched here for now."
         return "Training. Ctrl+C: stop and save · Esc: back to the list (training goes on)"
 
 

@@ -1,6 +1,8 @@
 """The command line, run in-process: the course's flags and the other commands."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -82,7 +84,7 @@ def test_data_import_installs_idx_files(tmp_path, capsys):
     ("argv", "message"),
     [
         (["train", "-m", "Nope"], "unknown model 'Nope'"),
-        (["train", "-bs", "0"], "must be at least 1"),
+        (["train", "-bs", "0"], "batch size must be a whole number from 1 to"),
         (["train", "-n", "../escape"], "invalid experiment name"),
         (["train", "--resume", "ghost"], "no experiment 'ghost'"),
         (["show", "ghost"], "no experiment 'ghost'"),
@@ -133,3 +135,77 @@ def test_the_folders_may_come_before_or_after_the_command(roots, tmp_path, capsy
     elsewhere = ["-ep", str(tmp_path / "elsewhere")]
     assert main([*elsewhere, "list", *roots]) == 0  # the command's own -ep wins
     assert "before" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("flag", "text", "field", "value"),
+    [
+        ("-bs", "0", "batch_size", 0),
+        ("-bs", "2000000", "batch_size", 2_000_000),
+        ("-ne", "0", "epochs", 0),
+        ("-lr", "11", "learning_rate", 11.0),
+        ("-pe", "0", "percentage", 0.0),
+        ("--seed", "-1", "seed", -1),
+    ],
+)
+def test_a_setting_out_of_range_gets_the_cores_message(roots, tmp_path, capsys, flag, text, field, value):
+    from savi_tui.core.config import TrainConfig
+    from savi_tui.core.errors import ConfigError
+
+    with pytest.raises(ConfigError) as core:
+        TrainConfig(**{field: value}).validate()
+    try:
+        code = main(["train", flag, text, *roots])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    assert capsys.readouterr().err == f"savi-tui: error: {core.value}\n"
+    assert not (tmp_path / "exps").exists()
+
+
+def test_the_defaults_are_the_cores(roots, tmp_path):
+    from savi_tui.core.config import TrainConfig
+
+    assert main(["train", "-pe", "0.25", "-ne", "1", "-n", "plain", *roots]) == 0
+    config = json.loads((tmp_path / "exps" / "plain" / "config.json").read_text())
+    assert config == {**TrainConfig().to_dict(), "percentage": 0.25, "epochs": 1}
+
+
+def test_resume_cannot_extend_past_the_epochs_range(roots, tmp_path):
+    from savi_tui.core.config import TrainConfig
+    from savi_tui.core.errors import ConfigError
+    from savi_tui.core.experiments import create_experiment
+    from savi_tui.core.runs import resume_run
+
+    create_experiment(tmp_path / "exps", "short", TrainConfig(epochs=2, batch_size=64))
+    with pytest.raises(ConfigError, match=r"^epochs must be a whole number from 1 to 100000, got 100001$"):
+        resume_run("short", root=tmp_path / "exps", epochs=100_001, datasets_root=roots[3])
+
+
+def test_data_import_prints_the_cores_warning_for_files_it_does_not_know(tmp_path, capsys):
+    from tests.conftest import write_tiny_idx
+
+    source = write_tiny_idx(tmp_path / "src", train=10, test=10)
+    assert main(["data", "import", str(source), "--datasets-root", str(tmp_path / "ds"), "--dataset", "kmnist"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("imported kmnist")
+    assert err == (
+        "savi-tui: warning: these files do not match KMNIST's official checksums "
+        "(only KMNIST's .gz files are known); imported as kmnist anyway\n"
+    )
+
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.mark.skipif(not Path(FASHION).is_dir(), reason=f"{FASHION} is absent: apt-get install dataset-fashion-mnist")
+def test_data_import_refuses_fashion_mnist_as_mnist_and_keeps_the_installed_mnist(tiny_mnist_root, tmp_path, capsys):
+    datasets = tmp_path / "ds"
+    shutil.copytree(tiny_mnist_root, datasets)
+    before = {p.name: p.read_bytes() for p in (datasets / "MNIST" / "raw").iterdir()}
+    assert main(["data", "import", FASHION, "--dataset", "mnist", "--datasets-root", str(datasets)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "savi-tui: error: these are Fashion-MNIST's files, not MNIST's; use --dataset fashion-mnist\n"
+    assert {p.name: p.read_bytes() for p in (datasets / "MNIST" / "raw").iterdir()} == before
+    assert sorted(p.name for p in datasets.iterdir()) == ["MNIST"]

@@ -27,7 +27,7 @@ def test_export_writes_a_checked_model_that_matches_pytorch(tmp_path, tiny_mnist
     onnx.checker.check_model(onnx.load(result.path))
 
     reference = create_model(model).eval()
-    reference.load_state_dict(load_checkpoint(tmp_path / "x" / "best.pkl")["model_state_dict"])
+    reference.load_state_dict(load_checkpoint(tmp_path / "x" / "best.pkl").model_state_dict)
     session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["image"]
     for batch in (1, 33):  # the batch axis is dynamic
@@ -51,7 +51,7 @@ def test_a_fast_recipe_model_is_exported_with_its_normalization_inside(tmp_path,
     new_run(cfg, root=tmp_path, name="fast", datasets_root=tiny_mnist_root).run()
     result = export_onnx(open_experiment(tmp_path, "fast"))
     network = create_model("ModelConvNet").eval()
-    network.load_state_dict(load_checkpoint(tmp_path / "fast" / "best.pkl")["model_state_dict"])
+    network.load_state_dict(load_checkpoint(tmp_path / "fast" / "best.pkl").model_state_dict)
     images = torch.rand(5, 1, 28, 28)  # what ToTensor() gives: [0, 1]
     session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
     (logits,) = session.run(None, {"image": images.numpy()})

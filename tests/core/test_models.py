@@ -4,7 +4,7 @@ import pytest
 import torchinfo
 
 from savi_tui.core.errors import ConfigError
-from savi_tui.core.models import MODELS, count_parameters, create_model, model_summary
+from savi_tui.core.models import MODELS, SummaryRow, count_parameters, create_model, model_summary, summarize_model
 
 
 def summary_rows(name):
@@ -52,6 +52,32 @@ def test_better_cnn_has_batchnorm_and_dropout_before_the_classifier():
 def test_summary_text_lists_totals():
     text = model_summary("ModelConvNet")
     assert "Total params: 421,642" in text
+
+
+def test_the_structured_summary_is_torchinfos_rows_and_totals():
+    summary = summarize_model("ModelFullyConnected")
+    assert summary.text == model_summary("ModelFullyConnected")
+    assert summary.rows == (
+        SummaryRow("ModelFullyConnected", 0, (1, 10), 0),
+        SummaryRow("Linear", 1, (1, 128), 100_480),
+        SummaryRow("Sigmoid", 1, (1, 128), 0),
+        SummaryRow("Linear", 1, (1, 10), 1_290),
+    )
+    assert summary.total_params == summary.trainable_params == 101_770
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_summary_rows_are_the_rows_of_its_text(name):
+    """Row for row what the text shows: a container's parameters are counted in its children only."""
+    summary = summarize_model(name)
+    lines = summary.text.splitlines()
+    dividers = [i for i, line in enumerate(lines) if set(line) == {"="}]
+    table = lines[dividers[1] + 1 : dividers[2]]
+    assert len(table) == len(summary.rows)
+    for line, row in zip(table, summary.rows, strict=True):
+        assert row.layer in line and str(list(row.output_shape)) in line, (line, row)
+        assert line.split()[-1] == (f"{row.params:,}" if row.params else "--"), (line, row)
+    assert summary.total_params == sum(row.params for row in summary.rows) == MODELS[name].parameters
 
 
 def test_unknown_model_is_refused_with_the_choices():

@@ -51,13 +51,11 @@ def test_the_model_sees_whole_batches_gathered_in_one_read(tmp_path, tiny_mnist_
 
     monkeypatch.setattr(torch.utils.data.DataLoader, "__iter__", no_dataloader)
     shapes = []
-    original = trainer_module.Trainer._setup
 
-    def setup_with_hook(self, device):
-        original(self, device)
-        self.model.register_forward_pre_hook(lambda module, inputs: shapes.append(tuple(inputs[0].shape)))
+    def record_batch_shapes(trainer):
+        trainer.model.register_forward_pre_hook(lambda module, inputs: shapes.append(tuple(inputs[0].shape)))
 
-    monkeypatch.setattr(trainer_module.Trainer, "_setup", setup_with_hook)
+    monkeypatch.setattr(trainer_module.Trainer, "after_setup", record_batch_shapes)
     CountingImages.reads = 0
     cfg = TrainConfig(model="ModelConvNet", batch_size=64, epochs=1, seed=1, device="cpu")
     trainer, outcome, _ = _train(tmp_path, tiny_mnist_root, cfg, wrap_images=True)
@@ -113,13 +111,13 @@ def test_fast_recipe_stops_mid_epoch_and_resumes_bit_for_bit(tmp_path, tiny_mnis
     resumed = resume_run("split", root=tmp_path, datasets_root=tiny_mnist_root)
     assert resumed.run() == "finished"
     a, b = (load_checkpoint(tmp_path / name / "status.pkl") for name in ("straight", "split"))
-    for key, value in a["model_state_dict"].items():
-        assert torch.equal(value, b["model_state_dict"][key]), key
-    for index, state in a["optimizer_state_dict"]["state"].items():
+    for key, value in a.model_state_dict.items():
+        assert torch.equal(value, b.model_state_dict[key]), key
+    for index, state in a.optimizer_state_dict["state"].items():
         for key, value in state.items():
-            assert torch.equal(value, b["optimizer_state_dict"]["state"][index][key]), (index, key)
-    assert a["scheduler_state_dict"] == b["scheduler_state_dict"]
-    assert a["test_losses"] == b["test_losses"]
+            assert torch.equal(value, b.optimizer_state_dict["state"][index][key]), (index, key)
+    assert a.scheduler_state_dict == b.scheduler_state_dict
+    assert a.test_losses == b.test_losses
 
 
 def test_an_exported_fast_model_takes_the_course_inputs():

@@ -10,6 +10,7 @@ from savi_tui.core import trainer as trainer_module
 from savi_tui.core.checkpoint import load_checkpoint
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.experiments import open_experiment
+from savi_tui.core.progress import read_progress
 from savi_tui.core.runs import new_run, resume_run
 from tests.conftest import start_run
 
@@ -35,15 +36,15 @@ def resume(root, datasets, name, **kwargs):
 def assert_same_state(root, first, second):
     a = load_checkpoint(open_experiment(root, first).status_path)
     b = load_checkpoint(open_experiment(root, second).status_path)
-    assert a["model_state_dict"].keys() == b["model_state_dict"].keys()
-    for key in a["model_state_dict"]:
-        assert torch.equal(a["model_state_dict"][key], b["model_state_dict"][key]), key
-    state_a, state_b = a["optimizer_state_dict"]["state"], b["optimizer_state_dict"]["state"]
+    assert a.model_state_dict.keys() == b.model_state_dict.keys()
+    for key in a.model_state_dict:
+        assert torch.equal(a.model_state_dict[key], b.model_state_dict[key]), key
+    state_a, state_b = a.optimizer_state_dict["state"], b.optimizer_state_dict["state"]
     assert state_a.keys() == state_b.keys()
     for index in state_a:
         for key in state_a[index]:
             assert torch.equal(state_a[index][key], state_b[index][key]), (index, key)
-    assert a["train_losses"] == b["train_losses"] and a["test_losses"] == b["test_losses"]
+    assert a.train_losses == b.train_losses and a.test_losses == b.test_losses
     return a, b
 
 
@@ -73,7 +74,7 @@ def test_best_is_the_lowest_test_loss_and_statistics_describe_it(tmp_path, tiny_
     records = [e.record for e in seen if isinstance(e, ev.EpochFinished)]
     best = min(records, key=lambda r: r.test_loss)
     best_file = load_checkpoint(tmp_path / "run" / "best.pkl")
-    assert best_file["epoch_idx"] == best.epoch - 1 and "test set" in best_file["selected_on"]
+    assert best_file.best_epoch == best.epoch and best_file.kind == "best"
     statistics = json.loads((tmp_path / "run" / "statistics.json").read_text())
     assert statistics["epoch"] == best.epoch and statistics["checkpoint"] == "best.pkl"
     assert [c["digit"] for c in statistics["per_class"]] == list(range(10))
@@ -92,14 +93,14 @@ def test_four_epochs_equal_two_then_resume_to_four_bit_for_bit(tmp_path, tiny_mn
         stop_when=lambda e: isinstance(e, ev.EpochFinished) and e.record.epoch == 2,
     )
     assert outcome == "stopped"
-    assert load_checkpoint(tmp_path / "split" / "status.pkl")["epoch_idx"] == 1
+    assert load_checkpoint(tmp_path / "split" / "status.pkl").epochs_done == 2
     outcome, seen = resume(tmp_path, tiny_mnist_root, "split")
     assert outcome == "finished"
     started = seen[0]
     assert (started.start_epoch, started.start_batch, len(started.history)) == (3, 0, 2)
     assert [e.record.epoch for e in seen if isinstance(e, ev.EpochFinished)] == [3, 4]
     a, _ = assert_same_state(tmp_path, "straight", "split")
-    assert len(a["train_losses"]) == 4  # the saved epoch is not trained or counted twice
+    assert len(a.train_losses) == 4  # the saved epoch is not trained or counted twice
 
 
 def test_resume_with_more_epochs_extends_like_the_course(tmp_path, tiny_mnist_root):
@@ -124,7 +125,7 @@ def test_stop_inside_an_epoch_resumes_at_that_batch_bit_for_bit(tmp_path, tiny_m
     )
     assert outcome == "stopped"
     saved = load_checkpoint(tmp_path / "split" / "status.pkl")
-    assert (saved["epoch_idx"], saved["batch_idx"]) == (0, 3)
+    assert (saved.epochs_done, saved.batch_idx) == (1, 3)
     _, seen = resume(tmp_path, tiny_mnist_root, "split")
     assert (seen[0].start_epoch, seen[0].start_batch) == (2, 3)
     first_progress = next(e for e in seen if isinstance(e, ev.BatchProgress))
@@ -135,10 +136,10 @@ def test_stop_inside_an_epoch_resumes_at_that_batch_bit_for_bit(tmp_path, tiny_m
 def test_stopped_event_says_how_to_resume(tmp_path, tiny_mnist_root):
     _, seen = train(tmp_path, tiny_mnist_root, "run", config(), stop_when=lambda e: isinstance(e, ev.RunStarted))
     stopped = seen[-1]
-    assert isinstance(stopped, ev.Stopped) and (stopped.epoch, stopped.batch) == (0, 0)
+    assert isinstance(stopped, ev.Stopped) and stopped.position.describe() == "at the start of epoch 1"
     assert "savi-tui train --resume run" in stopped.resume_command
-    progress = json.loads((tmp_path / "run" / "progress.json").read_text())
-    assert progress["finished"] is False and progress["epochs_done"] == 0
+    progress = read_progress(tmp_path / "run" / "progress.json")
+    assert progress.finished is False and progress.epochs_done == 0
 
 
 def test_a_second_trainer_on_the_same_experiment_is_refused(tmp_path, tiny_mnist_root):
@@ -199,7 +200,7 @@ def test_an_epoch_resumed_mid_way_counts_the_seconds_it_had_before_the_stop(tmp_
     stop = lambda e: isinstance(e, ev.BatchProgress) and (e.epoch, e.batch) == (1, 3)  # noqa: E731
     outcome, _ = train(tmp_path, tiny_mnist_root, "split", config(epochs=1), stop_when=stop)
     assert outcome == "stopped"
-    before_stop = load_checkpoint(tmp_path / "split" / "status.pkl")["partial_epoch"]["seconds"]
+    before_stop = load_checkpoint(tmp_path / "split" / "status.pkl").partial_epoch.seconds
     assert before_stop >= 3 * 0.5  # three batches, each at least one look at the clock
     step[0] = 0.0  # the resumed part takes no time at all
     _, seen = resume(tmp_path, tiny_mnist_root, "split")

@@ -38,7 +38,7 @@ def _resume(root: str, datasets: str, name: str) -> int:
         if isinstance(event, ev.RunStarted):
             _emit(f"started {event.start_epoch}")
         elif isinstance(event, ev.CheckpointSaved):
-            _emit(f"status {event.epoch} {event.batch}")
+            _emit(f"status {event.position.epochs_done} {event.position.batch}")
         elif isinstance(event, ev.BestUpdated):
             _emit(f"best {event.epoch}")
 

@@ -64,17 +64,17 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def assert_same_state(actual: dict, expected: dict) -> None:
-    """Two checkpoints hold the same training state, every tensor bit for bit (``torch.equal``)."""
+def assert_same_state(actual, expected) -> None:
+    """Two checkpoints (``TrainState``) hold the same training state, every tensor bit for bit (``torch.equal``)."""
     import torch
 
-    assert (actual["epoch_idx"], actual["batch_idx"]) == (expected["epoch_idx"], expected["batch_idx"])
-    assert actual["train_losses"] == expected["train_losses"] and actual["test_losses"] == expected["test_losses"]
-    assert actual["best_epoch_idx"] == expected["best_epoch_idx"]
-    assert actual["model_state_dict"].keys() == expected["model_state_dict"].keys()
-    for key, tensor in expected["model_state_dict"].items():
-        assert torch.equal(actual["model_state_dict"][key], tensor), f"parameter {key} differs"
-    actual_optimizer, expected_optimizer = actual["optimizer_state_dict"], expected["optimizer_state_dict"]
+    assert (actual.epoch_idx, actual.batch_idx) == (expected.epoch_idx, expected.batch_idx)
+    assert actual.train_losses == expected.train_losses and actual.test_losses == expected.test_losses
+    assert actual.best_epoch_idx == expected.best_epoch_idx
+    assert actual.model_state_dict.keys() == expected.model_state_dict.keys()
+    for key, tensor in expected.model_state_dict.items():
+        assert torch.equal(actual.model_state_dict[key], tensor), f"parameter {key} differs"
+    actual_optimizer, expected_optimizer = actual.optimizer_state_dict, expected.optimizer_state_dict
     assert actual_optimizer["param_groups"] == expected_optimizer["param_groups"]
     assert actual_optimizer["state"].keys() == expected_optimizer["state"].keys()
     for index, state in expected_optimizer["state"].items():
@@ -155,7 +155,7 @@ class _HalfWriter:
 
 def template_and_reference(base: Path, name: str, *, epochs: int, resume_to: int, **settings):
     """An experiment trained for ``epochs`` (a template each test copies), its datasets root,
-    and the status.pkl payload an undisturbed resume to ``resume_to`` epochs ends with."""
+    and the status.pkl state an undisturbed resume to ``resume_to`` epochs ends with."""
     from savi_tui.core.checkpoint import load_checkpoint
     from savi_tui.core.runs import resume_run
 

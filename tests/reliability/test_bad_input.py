@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -92,16 +93,20 @@ IMAGES = "train-images-idx3-ubyte"
 
 # id → (argv after "savi-tui" with {df} {src} placeholders, what builds the folder they name, what stderr says)
 CASES: dict[str, tuple[list[str], Callable[[Path], Path] | None, str]] = {
-    "batch size 0": (["train", "-bs", "0"], None, "must be at least 1, got 0"),
-    "batch size negative": (["train", "-bs", "-3"], None, "must be at least 1, got -3"),
+    "batch size 0": (["train", "-bs", "0"], None, "batch size must be a whole number from 1 to 1000000, got 0"),
+    "batch size negative": (
+        ["train", "-bs", "-3"],
+        None,
+        "batch size must be a whole number from 1 to 1000000, got -3",
+    ),
     "batch size not a number": (["train", "-bs", "ten"], None, "'ten' is not a whole number"),
-    "epochs 0": (["train", "-ne", "0"], None, "must be at least 1, got 0"),
+    "epochs 0": (["train", "-ne", "0"], None, "epochs must be a whole number from 1 to 100000, got 0"),
     "fraction 0": (["train", "-pe", "0"], None, "must be in (0, 1], got 0"),
     "fraction above 1": (["train", "-pe", "1.5"], None, "must be in (0, 1], got 1.5"),
     "fraction nan": (["train", "-pe", "nan"], None, "must be in (0, 1], got nan"),
     "learning rate 0": (["train", "-lr", "0"], None, "must be in (0, 10], got 0"),
     "learning rate inf": (["train", "-lr", "inf"], None, "must be in (0, 10], got inf"),
-    "seed negative": (["train", "--seed", "-1"], None, "must be 0 or more, got -1"),
+    "seed negative": (["train", "--seed", "-1"], None, "seed must be a whole number from 0 to"),
     "unknown model": (["train", "-m", "ModelHuge"], None, "unknown model 'ModelHuge'"),
     "unknown optimizer": (["train", "--optimizer", "rmsprop"], None, "invalid choice: 'rmsprop'"),
     "cuda on a machine without it": (["train", "--device", "cuda"], None, "no CUDA device is available"),
@@ -223,6 +228,12 @@ def test_bad_input_gives_one_line_exit_2_and_changes_nothing(roots, tmp_path, ca
     argv = [arg.format(df=folder, src=folder) for arg in argv]
     argv += ["-ep", str(base / "experiments"), "--datasets-root", str(base / "datasets")]
     before = tree_snapshot(base)
+    _assert_one_error_line(argv, capsys, expected)
+    assert tree_snapshot(base) == before, "bad input created or changed files"
+
+
+def _assert_one_error_line(argv: list[str], capsys, expected: str) -> None:
+    """``savi-tui ARGV`` exits 2 with one error line that says ``expected``, and prints nothing else."""
     with pytest.raises(SystemExit) as exited:
         raise SystemExit(cli.main(argv))
     out, err = capsys.readouterr()
@@ -231,4 +242,101 @@ def test_bad_input_gives_one_line_exit_2_and_changes_nothing(roots, tmp_path, ca
     assert len(lines) == 1 and lines[0].startswith("savi-tui") and ": error: " in lines[0], err
     assert expected in lines[0], lines[0]
     assert out == ""
-    assert tree_snapshot(base) == before, "bad input created or changed files"
+
+
+# Roots that cannot be folders: {file} is a file, {exps} and {ds} the good roots of the case.
+ROOT_CASES: dict[str, tuple[list[str], dict[str, str], str]] = {
+    "train, -ep a file": (
+        ["-ep", "{file}", *TRAIN, "--datasets-root", "{ds}"],
+        {},
+        "experiments root {file} is a file",
+    ),
+    "train, -ep under a file": (
+        ["-ep", "{file}/sub", *TRAIN, "--datasets-root", "{ds}"],
+        {},
+        "experiments root {file}/sub lies under {file}, which is a file",
+    ),
+    "train, SAVI_EXPERIMENTS a file": (
+        [*TRAIN, "--datasets-root", "{ds}"],
+        {"SAVI_EXPERIMENTS": "{file}"},
+        "experiments root {file} is a file, not a folder",
+    ),
+    "train, --datasets-root a file": (
+        [*TRAIN, "-ep", "{exps}", "--datasets-root", "{file}"],
+        {},
+        "datasets root {file} is a file, not a folder",
+    ),
+    "train, --datasets-root under a file": (
+        [*TRAIN, "-ep", "{exps}", "--datasets-root", "{file}/sub"],
+        {},
+        "datasets root {file}/sub lies under {file}, which is a file",
+    ),
+    "train, SAVI_DATASETS a file": ([*TRAIN, "-ep", "{exps}"], {"SAVI_DATASETS": "{file}"}, "datasets root {file} is"),
+    "resume, -ep a file": (["train", "--resume", "done", "-ep", "{file}"], {}, "experiments root {file} is a file"),
+    "resume latest, -ep a file": (["train", "-rt", "-ep", "{file}"], {}, "experiments root {file} is a file"),
+    "resume, --datasets-root a file": (
+        ["train", "--resume", "done", "-ep", "{exps}", "--datasets-root", "{file}"],
+        {},
+        "datasets root {file} is a file, not a folder",
+    ),
+    "list, -ep a file": (["list", "-ep", "{file}"], {}, "experiments root {file} is a file, not a folder"),
+    "list, -ep under a file": (["-ep", "{file}/sub", "list"], {}, "experiments root {file}/sub lies under {file}"),
+    "show, -ep a file": (["show", "done", "-ep", "{file}"], {}, "experiments root {file} is a file, not a folder"),
+    "export, -ep a file": (["export", "done", "-ep", "{file}"], {}, "experiments root {file} is a file, not a folder"),
+    "data import, --datasets-root a file": (
+        ["data", "import", "{src}", "--datasets-root", "{file}"],
+        {},
+        "datasets root {file} is a file, not a folder",
+    ),
+    "data import, --datasets-root under a file": (
+        ["--datasets-root", "{file}/sub", "data", "import", "{src}"],
+        {},
+        "datasets root {file}/sub lies under {file}, which is a file",
+    ),
+    "the app, -ep a file": (["-ep", "{file}"], {}, "experiments root {file} is a file, not a folder"),
+}
+
+
+@pytest.mark.parametrize("case", ROOT_CASES)
+def test_a_root_that_is_a_file_gives_one_line_exit_2_and_changes_nothing(roots, tmp_path, capsys, monkeypatch, case):
+    import savi_tui.tui.app
+
+    monkeypatch.setattr(savi_tui.tui.app, "run_app", lambda **roots: pytest.fail("the app opened"))
+    argv, env, expected = ROOT_CASES[case]
+    base = tmp_path / "case"
+    shutil.copytree(roots, base)
+    (base / "a-file").write_text("not a folder")
+    source = _idx_source(tmp_path, lambda s: None)
+    places = {"file": base / "a-file", "exps": base / "experiments", "ds": base / "datasets", "src": source}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(**places))
+    argv = [arg.format(**places) for arg in argv]
+    before = tree_snapshot(tmp_path)
+    _assert_one_error_line(argv, capsys, expected.format(**places))
+    assert tree_snapshot(tmp_path) == before, "bad input created or changed files"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([*TRAIN, "-ep", "{locked}", "--datasets-root", "{ds}"], "experiments root {locked} is not writable"),
+        (
+            [*TRAIN, "-ep", "{locked}/new", "--datasets-root", "{ds}"],
+            "experiments root {locked}/new cannot be created: no permission to write in {locked}",
+        ),
+        (["data", "import", "{src}", "--datasets-root", "{locked}"], "datasets root {locked} is not writable"),
+    ],
+    ids=["experiments root", "under it", "datasets root"],
+)
+def test_a_root_without_write_permission_gives_one_line_exit_2(roots, tmp_path, capsys, argv, expected):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    if os.access(locked, os.W_OK):
+        locked.chmod(0o755)
+        pytest.skip("this process may write into a read-only folder (root with CAP_DAC_OVERRIDE)")
+    places = {"locked": locked, "ds": roots / "datasets", "src": _idx_source(tmp_path, lambda s: None)}
+    try:
+        _assert_one_error_line([arg.format(**places) for arg in argv], capsys, expected.format(**places))
+    finally:
+        locked.chmod(0o755)
+    assert list(locked.iterdir()) == []

@@ -31,7 +31,7 @@ def trained(tmp_path_factory):
 
 def _weight_offset(path: Path) -> int:
     """Where the bytes of the first weight tensor lie in a checkpoint file."""
-    weight = next(iter(load_checkpoint(path)["model_state_dict"].values()))
+    weight = next(iter(load_checkpoint(path).model_state_dict.values()))
     offset = path.read_bytes().find(weight.numpy().tobytes()[:64])
     assert offset > 0
     return offset
@@ -79,7 +79,7 @@ def test_torch_alone_would_load_a_flipped_weight_so_the_checksum_is_what_guards(
     template, _, _ = trained
     _, folder = copy_root(template, tmp_path, NAME)
     path = folder / "status.pkl"
-    original = load_checkpoint(path)["model_state_dict"]
+    original = load_checkpoint(path).model_state_dict
     _flip(path, _weight_offset(path) + 101)
     flipped = torch.load(path, weights_only=True)["model_state_dict"]  # no error: the damage is silent
     assert any(not torch.equal(flipped[key], original[key]) for key in original)
@@ -132,16 +132,16 @@ def test_a_save_that_fails_midway_never_vouches_for_a_file_damaged_before_it(tra
     template, _, _ = trained
     _, folder = copy_root(template, tmp_path, NAME)
     path = folder / "status.pkl"
-    payload = load_checkpoint(path)
+    state = load_checkpoint(path)
     _flip(path, _weight_offset(path) + 101)
     with monkeypatch.context() as patch:
         counting = Faults(patch)
-        save_checkpoint(tmp_path / "count.pkl", payload, keep_previous=True)
+        save_checkpoint(tmp_path / "count.pkl", state, keep_previous=True)
     data_write = next(i for i, op in enumerate(counting.ops) if op.startswith("write .count.pkl.tmp-"))
     with monkeypatch.context() as patch:
         Faults(patch, data_write)
         with pytest.raises(OSError, match="No space left on device"):
-            save_checkpoint(path, payload, keep_previous=True)
+            save_checkpoint(path, state, keep_previous=True)
     assert temp_files(folder) == []
     with pytest.raises(CheckpointError, match="checksum mismatch"):
         load_checkpoint(path)

@@ -30,6 +30,7 @@ from savi_tui.core.checkpoint import CHECKSUM_SUFFIX, load_checkpoint, previous_
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.errors import ExperimentLocked
 from savi_tui.core.experiments import Experiment, ExperimentLock, create_experiment
+from savi_tui.core.train_state import TrainState
 
 KILLS = 32
 SEED = 1127
@@ -51,8 +52,8 @@ class Saves:
             self.saved_best = max(self.saved_best, int(rest[0]))
 
 
-def _epoch(payload: dict) -> int:
-    return payload["epoch_idx"] + 1
+def _epoch(state: TrainState) -> int:
+    return state.epochs_done
 
 
 def _check_after_kill(folder: Path, lines: Saves) -> None:
@@ -65,17 +66,17 @@ def _check_after_kill(folder: Path, lines: Saves) -> None:
         f"status.pkl holds epoch {_epoch(status)}, saved were up to {lines.saved_status}"
     )
     lines.saved_status = _epoch(status)  # a save may end just before its announcement: the disk says
-    assert status["batch_idx"] == 0 and len(status["history"]) == _epoch(status)
+    assert status.batch_idx == 0 and len(status.history) == _epoch(status)
     if best_path.exists():
         best = load_checkpoint(best_path)
         assert _epoch(best) in (lines.saved_best, lines.saved_best + 1)
         lines.saved_best = _epoch(best)
-        assert best["epoch_idx"] == status["best_epoch_idx"] or best["epoch_idx"] > status["epoch_idx"], (
-            f"status.pkl says the best epoch is {status['best_epoch_idx'] + 1} "
+        assert best.epoch_idx == status.best_epoch_idx or best.epoch_idx > status.epoch_idx, (
+            f"status.pkl says the best epoch is {status.best_epoch} "
             f"but best.pkl holds epoch {_epoch(best)}: that best epoch is lost"
         )
     else:
-        assert lines.saved_best == 0 and status["best_epoch_idx"] is None
+        assert lines.saved_best == 0 and status.best_epoch_idx is None
     for path in (status_path, best_path):
         if previous_path(path).exists():
             assert _epoch(load_checkpoint(previous_path(path))) <= _epoch(load_checkpoint(path))

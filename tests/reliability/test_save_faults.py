@@ -10,8 +10,8 @@ reaches the caller (the trainer's ``Failed`` event, the CLI's stderr).
 from __future__ import annotations
 
 import errno
-import json
 import shutil
+from dataclasses import replace
 
 import pytest
 from reliability_support import (
@@ -26,7 +26,9 @@ from reliability_support import (
 from savi_tui import cli
 from savi_tui.core import events as ev
 from savi_tui.core.checkpoint import load_checkpoint, previous_path, save_checkpoint
+from savi_tui.core.progress import read_progress
 from savi_tui.core.runs import resume_run
+from savi_tui.core.train_state import TrainState
 
 NAME = "faulty"
 
@@ -38,9 +40,9 @@ def one_epoch(tmp_path_factory):
     return template_and_reference(base, NAME, epochs=1, resume_to=2, batch_size=16)
 
 
-def _versions(payload: dict, count: int) -> list[dict]:
+def _versions(state: TrainState, count: int) -> list[TrainState]:
     """``count`` valid checkpoints that differ: version ``v`` has ``epoch_idx == v``."""
-    return [{**payload, "epoch_idx": version} for version in range(count)]
+    return [replace(state, epoch_idx=version) for version in range(count)]
 
 
 def test_an_exception_at_any_step_of_a_save_leaves_old_or_new_and_no_temp_file(one_epoch, tmp_path, monkeypatch):
@@ -68,11 +70,11 @@ def test_an_exception_at_any_step_of_a_save_leaves_old_or_new_and_no_temp_file(o
                     save_checkpoint(path, v2, keep_previous=True)
             where = f"error at step {at} ({faults.failed[0]})"
             assert temp_files(folder) == [], where
-            assert load_checkpoint(path)["epoch_idx"] in (1, 2), where
-            assert load_checkpoint(previous_path(path))["epoch_idx"] in (0, 1), where
+            assert load_checkpoint(path).epoch_idx in (1, 2), where
+            assert load_checkpoint(previous_path(path)).epoch_idx in (0, 1), where
             save_checkpoint(path, v3, keep_previous=True)  # the next save after the failure works
-            assert load_checkpoint(path)["epoch_idx"] == 3, where
-            assert load_checkpoint(previous_path(path))["epoch_idx"] in (1, 2), where
+            assert load_checkpoint(path).epoch_idx == 3, where
+            assert load_checkpoint(previous_path(path)).epoch_idx in (1, 2), where
             tried += 1
     assert tried == 2 * steps
 
@@ -114,10 +116,10 @@ def test_a_save_that_raises_during_training_reaches_the_user_and_keeps_the_last_
     err = capsys.readouterr().err
     assert "failed: RuntimeError: injected: torch.save failed halfway" in err
     assert "savi-tui: error: training stopped: RuntimeError: injected: torch.save failed halfway" in err
-    assert json.loads((folder / "progress.json").read_text())["error"].startswith("RuntimeError: injected")
+    assert read_progress(folder / "progress.json").error.startswith("RuntimeError: injected")
     assert temp_files(folder) == []
-    assert load_checkpoint(folder / "status.pkl")["epoch_idx"] == 0
-    assert load_checkpoint(folder / "best.pkl")["epoch_idx"] == 0
+    assert load_checkpoint(folder / "status.pkl").epoch_idx == 0
+    assert load_checkpoint(folder / "best.pkl").epoch_idx == 0
 
 
 def test_disk_full_at_each_write_of_an_epoch_stops_training_and_keeps_the_last_good_checkpoint(
@@ -146,8 +148,8 @@ def test_disk_full_at_each_write_of_an_epoch_stops_training_and_keeps_the_last_g
         failed = [event.error for event in events if isinstance(event, ev.Failed)]
         assert len(failed) == 1 and "No space left on device" in failed[0] and target in failed[0], where
         assert temp_files(folder) == [], where
-        assert load_checkpoint(folder / "status.pkl")["epoch_idx"] in (0, 1), where
-        assert load_checkpoint(folder / "best.pkl")["epoch_idx"] in (0, 1), where
+        assert load_checkpoint(folder / "status.pkl").epoch_idx in (0, 1), where
+        assert load_checkpoint(folder / "best.pkl").epoch_idx in (0, 1), where
         if at % 2 == 0 or ".status.pkl.tmp-" in faults.failed[0]:  # half of them, to keep the suite quick
             assert resume_run(NAME, root=root, epochs=2, datasets_root=datasets).run() == "finished", where
             assert_same_state(load_checkpoint(folder / "status.pkl"), reference)
@@ -168,5 +170,5 @@ def test_disk_full_in_the_cli_ends_with_one_clear_error_line(one_epoch, tmp_path
     assert last.startswith("savi-tui: error: training stopped: ")
     assert "No space left on device" in last and "status.pkl" in last
     assert temp_files(folder) == []
-    assert load_checkpoint(folder / "status.pkl")["epoch_idx"] == 0
-    assert load_checkpoint(folder / "best.pkl")["epoch_idx"] in (0, 1)
+    assert load_checkpoint(folder / "status.pkl").epoch_idx == 0
+    assert load_checkpoint(folder / "best.pkl").epoch_idx in (0, 1)

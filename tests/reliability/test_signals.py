@@ -39,13 +39,13 @@ def _interrupt(server: ForkServer, argv: list[str], after: str, signals: list[si
         os.kill(pid, signals[1])
         server.wait_stderr("second signal, exiting now")
     else:
-        latency = server.wait_stderr("Saved after epoch") - sent
+        latency = server.wait_stderr("Saved in epoch") - sent
         server.wait_stderr("Resume with: savi-tui train --resume sig -ep ")
     assert server.exit_code(pid) == 128 + signals[0], server.stderr_seen
     state = load_checkpoint(status)
-    assert 0 <= state["batch_idx"] < TRAIN // BATCH
+    assert 0 <= state.batch_idx < TRAIN // BATCH
     if before is not None:  # the saved position never goes back
-        assert (state["epoch_idx"], state["batch_idx"]) >= (before["epoch_idx"], before["batch_idx"])
+        assert (state.epoch_idx, state.batch_idx) >= (before.epoch_idx, before.batch_idx)
     return state, latency
 
 
@@ -61,7 +61,8 @@ def test_each_signal_saves_at_a_batch_and_the_resumed_run_is_bit_identical(tmp_p
     try:
         stops["SIGINT"] = _interrupt(server, first, "epoch 1/", [signal.SIGINT], status)
         stops["SIGTERM"] = _interrupt(server, resume, "resuming at epoch", [signal.SIGTERM], status)
-        stops["SIGHUP"] = _interrupt(server, resume, "resuming at epoch", [signal.SIGHUP], status)
+        hangup_stops = [*resume, "--on-hangup", "stop"]  # the default would go on in the background
+        stops["SIGHUP"] = _interrupt(server, hangup_stops, "resuming at epoch", [signal.SIGHUP], status)
         _interrupt(server, resume, "resuming at epoch", [signal.SIGINT, signal.SIGINT], status)
         assert server.exit_code(server.fork("cli " + json.dumps(resume))) == 0, server.stderr_seen
         reference_root = tmp_path / "reference"  # the same training, never interrupted
@@ -72,7 +73,7 @@ def test_each_signal_saves_at_a_batch_and_the_resumed_run_is_bit_identical(tmp_p
     for name in ("status.pkl", "best.pkl"):
         assert_same_state(load_checkpoint(root / "sig" / name), load_checkpoint(reference_root / "sig" / name))
     summary = "; ".join(
-        f"{name} saved at epoch {state['epoch_idx'] + 2} batch {state['batch_idx']}, {seconds * 1000:.0f} ms after it"
+        f"{name} saved {state.position(TRAIN // BATCH).describe()}, {seconds * 1000:.0f} ms after it"
         for name, (state, seconds) in stops.items()
     )
     record_property("signal_summary", summary)

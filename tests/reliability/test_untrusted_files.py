@@ -21,17 +21,18 @@ from reliability_support import PYTHON, REPO, copy_root, subprocess_env, templat
 
 from savi_tui import cli
 from savi_tui.core.checkpoint import (
-    FORMAT_VERSION,
     checksum_path,
     load_checkpoint,
     load_checkpoint_with_fallback,
     previous_path,
-    save_checkpoint,
+    read_payload,
     serialize,
     sha256_of,
+    write_payload,
 )
 from savi_tui.core.errors import CheckpointError
 from savi_tui.core.runs import resume_run
+from savi_tui.core.train_state import FORMAT_VERSION
 
 NAME = "foreign"
 
@@ -82,7 +83,7 @@ def test_the_tampered_files_really_run_code_when_loaded_unsafely(tmp_path, kind,
     template, _, _ = trained
     marker = tmp_path / "marker"
     path = tmp_path / "evil.pkl"
-    path.write_bytes(_tampered(kind, load_checkpoint(template / NAME / "status.pkl"), marker))
+    path.write_bytes(_tampered(kind, read_payload(template / NAME / "status.pkl"), marker))
     try:
         torch.load(path, weights_only=False)
     except Exception:
@@ -103,7 +104,7 @@ def test_a_pickle_that_would_run_code_is_refused_and_never_runs(
     root, folder = copy_root(template, tmp_path, NAME)
     marker = tmp_path / "marker"
     status = folder / "status.pkl"
-    data = _tampered(kind, load_checkpoint(status), marker)
+    data = _tampered(kind, read_payload(status), marker)
     for path in (status, previous_path(status), folder / "best.pkl"):  # no good file left to fall back on
         _plant(path, data, rewrite_checksum=rewrite_checksum)
     loads = []
@@ -133,9 +134,9 @@ def test_a_tampered_status_falls_back_to_the_safe_previous_file_without_running_
     marker = tmp_path / "marker"
     status = folder / "status.pkl"
     good_previous = load_checkpoint(previous_path(status))
-    _plant(status, _tampered(KINDS[0], load_checkpoint(status), marker), rewrite_checksum=True)
-    payload, error = load_checkpoint_with_fallback(status)
-    assert "refused to load" in str(error) and payload["epoch_idx"] == good_previous["epoch_idx"]
+    _plant(status, _tampered(KINDS[0], read_payload(status), marker), rewrite_checksum=True)
+    state, error = load_checkpoint_with_fallback(status)
+    assert "refused to load" in str(error) and state.epoch_idx == good_previous.epoch_idx
     assert not marker.exists()
 
 
@@ -145,7 +146,7 @@ def test_the_environment_override_cannot_force_unsafe_loading_in_a_fresh_process
     root, folder = copy_root(template, tmp_path, NAME)
     marker = tmp_path / "marker"
     status = folder / "status.pkl"
-    data = _tampered(KINDS[0], load_checkpoint(status), marker)
+    data = _tampered(KINDS[0], read_payload(status), marker)
     for path in (status, previous_path(status)):
         _plant(path, data, rewrite_checksum=True)
     result = subprocess.run(
@@ -161,7 +162,7 @@ def test_the_environment_override_cannot_force_unsafe_loading_in_a_fresh_process
 
 
 def test_no_code_path_loads_a_pickle_unsafely():
-    """The only loader is checkpoint.load_checkpoint's torch.load(..., weights_only=True)."""
+    """The only loader is checkpoint.read_payload's torch.load(..., weights_only=True)."""
     sources = {path: path.read_text() for path in (REPO / "savi_tui").rglob("*.py")}
     unsafe = re.compile(r"weights_only\s*=\s*(False|None)|pickle\.loads?\(|add_safe_globals|safe_globals\(|dill|joblib")
     assert not [f"{path}: {m.group()}" for path, text in sources.items() for m in unsafe.finditer(text)]
@@ -252,7 +253,7 @@ def test_wrong_contents_give_one_clear_line_naming_file_and_fault(trained, tmp_p
     root, folder = copy_root(template, tmp_path, NAME)
     status = folder / "status.pkl"
     change, expected = WRONG[case]
-    save_checkpoint(status, change(load_checkpoint(status)))  # re-checksummed, as a copied folder would be
+    write_payload(status, change(read_payload(status)))  # re-checksummed, as a copied folder would be
     previous_path(status).unlink()  # no fallback: the error itself is under test
     with pytest.raises(CheckpointError) as caught:
         resume_run(NAME, root=root, datasets_root=datasets).run()

@@ -116,7 +116,7 @@ async def shoot(out: Path, root: Path, datasets_root: Path, fraction: float) -> 
         save(app, "new-experiment")
 
         await pilot.press("ctrl+s")
-        run = app.active_run
+        run = app.training.active_run
 
         def mid_epoch(done: int):
             view = run.view
@@ -136,7 +136,7 @@ async def shoot(out: Path, root: Path, datasets_root: Path, fraction: float) -> 
         save(app, "training-stopped")
 
         await pilot.press("r")  # resume from the training screen
-        resumed = app.active_run
+        resumed = app.training.active_run
         await wait_for(pilot, lambda: not resumed.live, what="the resumed run to finish")
         await pilot.pause(0.6)
         save(app, "training-finished")

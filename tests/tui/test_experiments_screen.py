@@ -72,7 +72,7 @@ async def test_sort_cycles_columns_and_reverses(tmp_path):
         await loaded(pilot)
         screen = app.screen
         await pilot.press("o")  # modified → name, ascending
-        assert screen.sort_column == "name"
+        assert screen.table.sort_column == "name"
         assert table_names(app) == ["broken-run", "mnist-better-cnn", "mnist-convnet", "mnist-fc-baseline"]
         await pilot.press("O")
         assert table_names(app) == ["mnist-fc-baseline", "mnist-convnet", "mnist-better-cnn", "broken-run"]
@@ -136,7 +136,7 @@ async def test_resuming_a_corrupt_or_complete_experiment_explains_instead_of_tra
         assert isinstance(app.screen, ErrorScreen)
         assert "corrupt" in app.screen.message
         await pilot.press("escape", "down", "r")  # mnist-better-cnn is complete
-        assert isinstance(app.screen, ExperimentsScreen) and app.active_run is None
+        assert isinstance(app.screen, ExperimentsScreen) and app.training.active_run is None
         assert any("complete" in n.message for n in app._notifications)
 
 
@@ -169,11 +169,11 @@ async def test_help_lists_the_keys_of_the_current_screen(tmp_path):
 
 
 async def test_the_list_follows_the_disk_without_relisting_an_unchanged_root(tmp_path, monkeypatch):
-    import savi_tui.tui.app as app_module
+    import savi_tui.tui.screens.experiments as screen_module
 
     listings = []
-    original = app_module.list_experiments
-    monkeypatch.setattr(app_module, "list_experiments", lambda root: listings.append(1) or original(root))
+    original = screen_module.list_experiments
+    monkeypatch.setattr(screen_module, "list_experiments", lambda root: listings.append(1) or original(root))
     monkeypatch.setattr("savi_tui.tui.screens.experiments.REFRESH_SECONDS", 0.2)
     root = tmp_path / "e"
     make_experiment(root, "first", epochs_done=1, epochs_planned=2)
@@ -197,3 +197,22 @@ async def test_ctrl_c_with_no_training_quits(tmp_path):
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: app.return_code is not None, what="the app to exit")
     assert app.return_code == 0
+
+
+async def test_an_experiment_another_process_trains_is_shown_as_watch_only(tmp_path):
+    from savi_tui.core.experiments import Experiment
+
+    root = tmp_path / "e"
+    path = make_experiment(root, "elsewhere", epochs_done=1, epochs_planned=5)
+    lock = Experiment(path).lock()
+    with lock:  # held as a `savi-tui train` in another process would hold it
+        app = make_app(root)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot)
+            assert str(app.screen.query_one("#experiments", DataTable).get_row("elsewhere")[1]) == "running"
+            await pilot.press("enter")
+            assert isinstance(app.screen, TrainingScreen)
+            status = str(app.screen.query_one("#run-status", Static).render())
+            assert "another process" in status and lock.holder() in status and "Ctrl+C" not in status
+            assert app.screen.active_bindings["ctrl+c"].binding.action == "quit_idle"  # no "Stop & save"
+            assert not app.screen.check_action("resume", ())

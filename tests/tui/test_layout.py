@@ -9,11 +9,23 @@ from types import SimpleNamespace
 import pytest
 from textual.app import App
 from textual.widgets import DataTable, RichLog
-from tui_helpers import FC_SUMMARY, history, live_view, make_app, make_experiment, make_four_experiments, wait_for
+from tui_helpers import (
+    FC_MODEL_SUMMARY,
+    FC_SUMMARY,
+    history,
+    live_view,
+    make_app,
+    make_experiment,
+    make_four_experiments,
+    wait_for,
+)
 
-from savi_tui.tui.screens.experiments import ExperimentsScreen, fitting_columns, format_modified
+from savi_tui.core.experiment_row import format_modified
+from savi_tui.core.runs import extend_hint
+from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
 from savi_tui.tui.screens.training import TrainingScreen
+from savi_tui.tui.widgets.experiments_table import fitting_columns
 from savi_tui.tui.widgets.loss_chart import LossChart, tick_labels, y_axis
 from savi_tui.tui.widgets.summary_pane import SummaryPane
 
@@ -71,15 +83,17 @@ async def test_a_wider_terminal_shows_the_columns_a_narrow_one_dropped(tmp_path)
         assert str(table.get_row("mnist-fc-baseline")[-1]) == "12:01"  # today (the app's clock): the time
         await pilot.resize_terminal(120, 40)
         await wait_for(pilot, lambda: "model" in table.columns, what="the model column")
-        assert list(table.columns) == screen.shown_columns == ALL_COLUMNS
+        assert list(table.columns) == screen.table.shown_columns == ALL_COLUMNS
         assert table.max_scroll_x == 0
         assert str(table.get_row("mnist-fc-baseline")[list(table.columns).index("model")]) == "FullyConnected"
 
 
-@pytest.mark.parametrize("size, fits", [((120, 40), True), ((80, 24), False)])
-async def test_the_model_summary_pane_shows_the_whole_table_when_wide(tmp_path, size, fits):
+@pytest.mark.parametrize("size, whole_text", [((120, 40), True), ((80, 24), False)])
+async def test_the_model_summary_pane_shows_the_whole_table_when_wide_and_its_rows_when_narrow(
+    tmp_path, size, whole_text
+):
     app = make_app(tmp_path / "e")
-    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
+    app.summary_cache["ModelFullyConnected"] = FC_MODEL_SUMMARY
     async with app.run_test(size=size) as pilot:
         await listed(pilot)
         await pilot.press("n")
@@ -90,12 +104,10 @@ async def test_the_model_summary_pane_shows_the_whole_table_when_wide(tmp_path, 
         assert max(len(line) for line in FC_SUMMARY.splitlines()) == 72
         name = app.screen.query_one("#name")
         assert name.content_region.width >= len(name.value) == 37  # the generated name, whole, at both sizes
-        if fits:
-            assert pane.max_scroll_x == 0 and not pane.show_horizontal_scrollbar
-        else:  # narrow: scrollable sideways, with the keys (Ctrl+T focuses it)
-            assert pane.max_scroll_x > 0
-            await pilot.press("ctrl+t", "right", "right")
-            assert app.focused is pane and pane.scroll_target_x > 0
+        assert (pane.drawn == FC_SUMMARY) is whole_text  # narrow: torchinfo's rows in a compact table
+        assert pane.max_scroll_x == 0 and not pane.show_horizontal_scrollbar  # nothing hides to the right
+        await pilot.press("ctrl+t")  # and Ctrl+T focuses it, to scroll a long one
+        assert app.focused is pane
 
 
 @pytest.mark.parametrize("rows", range(2, 41))
@@ -186,8 +198,8 @@ async def test_the_run_title_names_the_model_once_and_keeps_the_device(tmp_path)
 def test_the_extend_hint_is_a_command_that_runs_as_printed(tmp_path):
     app = make_app(tmp_path / "exps")
     info = SimpleNamespace(name="mnist-fc", epochs_planned=10, config={"recipe": "default"})
-    hint = app.extend_hint(info)
+    hint = extend_hint(info, app.experiments_root, app.datasets_root)
     command = f"savi-tui train --resume mnist-fc -ep {tmp_path / 'exps'} --datasets-root {app.datasets_root} -ne 15"
     assert hint.endswith(f"To train it longer: {command}")
-    fast = app.extend_hint(SimpleNamespace(name="quick", epochs_planned=1, config={"recipe": "fast"}))
+    fast = extend_hint(SimpleNamespace(name="quick", epochs_planned=1, config={"recipe": "fast"}), app.experiments_root)
     assert "-ne" not in fast and "cannot be extended" in fast

@@ -6,9 +6,10 @@ import subprocess
 import sys
 from collections import Counter
 
-from tui_helpers import FC_SUMMARY, live_training_screen, make_app, make_four_experiments, wait_for
+from tui_helpers import FC_MODEL_SUMMARY, FC_SUMMARY, live_training_screen, make_app, make_four_experiments, wait_for
 
 from savi_tui.core import events as ev
+from savi_tui.core.models import ModelSummary
 from savi_tui.tui.messages import TrainingEvent
 from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
@@ -57,8 +58,8 @@ async def test_a_flood_of_batch_events_redraws_the_chart_only_a_few_times(tmp_pa
 
 async def test_the_summary_pane_follows_the_highlighted_model(tmp_path):
     app = make_app(tmp_path / "e")
-    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
-    app.summary_cache["ModelConvNet"] = "ModelConvNet summary"
+    app.summary_cache["ModelFullyConnected"] = FC_MODEL_SUMMARY
+    app.summary_cache["ModelConvNet"] = ModelSummary("ModelConvNet summary")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
         await pilot.press("n")

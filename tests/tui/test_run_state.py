@@ -38,9 +38,10 @@ def test_progress_and_eta_come_from_images_per_second():
 
 def test_stopped_says_exactly_where_it_saved_even_between_progress_events():
     view = live_view(stopped=True)  # the last progress event said batch 68; the stop came at 68 too
-    view.apply(ev.Stopped(5, 71, "savi-tui train --resume x"))
+    view.apply(ev.Stopped(ev.Position(6, 71, 118), "savi-tui train --resume x"))
     assert view.state == "stopped" and (view.epoch, view.batch) == (6, 71)
-    assert view.saved_where() == "epoch 6, batch 71"
+    assert view.saved_where() == "in epoch 6 at batch 71 of 118"
+    assert view.status_line().startswith("Saved in epoch 6 at batch 71 of 118.")
     assert "Press r to resume" in view.status_line() and "savi-tui train --resume x" in view.status_line()
     assert view.run_eta() is None
 

@@ -12,6 +12,7 @@ import sys
 import time
 
 from savi_tui.core.experiments import Experiment
+from savi_tui.core.progress import read_progress
 
 APP = "import sys; from savi_tui.tui.app import run_app; sys.exit(run_app())"
 
@@ -66,7 +67,7 @@ def test_sighup_mid_training_saves_then_exits(tmp_path, tiny_mnist_root):
         if process.poll() is None:
             process.kill()
         os.close(main)
-    progress = json.loads((experiment / "progress.json").read_text())
-    assert not progress["finished"] and progress["error"] is None
+    progress = read_progress(experiment / "progress.json")
+    assert not progress.finished and progress.error is None
     assert json.loads((experiment / "config.json").read_text())["epochs"] == 500
     assert (experiment / "status.pkl").is_file() and not Experiment(experiment).is_running()

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_helpers import FC_SUMMARY, live_view, make_app, make_experiment, make_four_experiments
+from tui_helpers import FC_MODEL_SUMMARY, FC_SUMMARY, live_view, make_app, make_experiment, make_four_experiments
 
-from savi_tui.tui.app import ActiveRun
+from savi_tui.core.models import ModelSummary
 from savi_tui.tui.run_state import RunView
 from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.error import ErrorScreen
@@ -18,6 +18,7 @@ from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.export import ExportScreen
 from savi_tui.tui.screens.summary import SummaryScreen
 from savi_tui.tui.screens.training import TrainingScreen
+from savi_tui.tui.training_session import ActiveRun
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -40,7 +41,7 @@ async def until_listed(pilot) -> None:
 def experiments_app(root: Path):
     make_four_experiments(root)
     app = make_app(root)
-    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
+    app.summary_cache["ModelFullyConnected"] = ModelSummary(FC_SUMMARY)  # text only, as from a summary.txt
     return app
 
 
@@ -66,7 +67,7 @@ def test_new_experiment(snap_compare, experiments, size):
         await pilot.pause()
 
     app = make_app(experiments)
-    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
+    app.summary_cache["ModelFullyConnected"] = FC_MODEL_SUMMARY
     assert snap_compare(app, terminal_size=size, run_before=open_form)
 
 
@@ -80,7 +81,7 @@ def test_new_experiment_refuses_a_bad_value_inline(snap_compare, experiments, si
         await pilot.pause()
 
     app = make_app(experiments)
-    app.summary_cache["ModelFullyConnected"] = FC_SUMMARY
+    app.summary_cache["ModelFullyConnected"] = FC_MODEL_SUMMARY
     assert snap_compare(app, terminal_size=size, run_before=type_a_bad_learning_rate)
 
 
@@ -91,7 +92,7 @@ def test_training(snap_compare, experiments, size, stopped):
         await until_listed(pilot)
         view = live_view(stopped=stopped)
         if not stopped:  # the app's one training (no thread behind it here), so Ctrl+C shows in the footer
-            pilot.app.active_run = ActiveRun(1, view)
+            pilot.app.training.active_run = ActiveRun(1, view)
             pilot.app.refresh_bindings()
         await pilot.app.push_screen(TrainingScreen(view))
         await pilot.pause(0.6)  # past one chart-throttle tick
@@ -113,7 +114,7 @@ def test_a_key_on_the_list(snap_compare, experiments, size, key):
 def test_export_result(snap_compare, experiments, size):
     from savi_tui.core.export import ExportResult
 
-    result = ExportResult(experiments / "mnist-fc-baseline" / "model.onnx", "best.pkl", 8, 2.4e-07, True, (1, 7))
+    result = ExportResult(experiments / "mnist-fc-baseline" / "model.onnx", "best.pkl", 8, 2.4e-07, (1, 7))
 
     async def show_the_export(pilot):
         await until_listed(pilot)

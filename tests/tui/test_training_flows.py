@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
@@ -13,6 +12,7 @@ from tui_helpers import FIXED_NOW, make_app, make_experiment, wait_for
 
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.experiments import read_experiment_info
+from savi_tui.core.progress import read_progress
 from savi_tui.core.runs import new_run
 from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.error import ErrorScreen
@@ -43,10 +43,10 @@ async def start_training(pilot, epochs: int, batch_size: int = 16):
     assert isinstance(app.screen, TrainingScreen)
     await wait_for(
         pilot,
-        lambda: app.active_run.view.state == "running" and app.active_run.view.batch >= 1,
+        lambda: app.training.active_run.view.state == "running" and app.training.active_run.view.batch >= 1,
         what="the first batches",
     )
-    return app.active_run
+    return app.training.active_run
 
 
 @pytest.fixture
@@ -54,13 +54,7 @@ def gentle_trainer(monkeypatch):
     """Long trainings that leave the CPU to the UI: a short sleep after every batch (2 cores, shared)."""
     from savi_tui.core.trainer import Trainer
 
-    report = Trainer._report_progress
-
-    def report_then_rest(trainer, *args):
-        report(trainer, *args)
-        time.sleep(0.05)
-
-    monkeypatch.setattr(Trainer, "_report_progress", report_then_rest)
+    monkeypatch.setattr(Trainer, "after_batch", lambda trainer: time.sleep(0.05))
 
 
 @pytest.fixture
@@ -71,18 +65,12 @@ def held_after_first_batch(monkeypatch):
 
     monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL", 0.0)  # an event after every batch
     release = threading.Event()
-    report = trainer_module.Trainer._report_progress
-
-    def report_then_wait(trainer, *args):
-        report(trainer, *args)
-        release.wait(30)
-
-    monkeypatch.setattr(trainer_module.Trainer, "_report_progress", report_then_wait)
+    monkeypatch.setattr(trainer_module.Trainer, "after_batch", lambda trainer: release.wait(30))
     return release
 
 
-def progress_of(root, name=NAME) -> dict:
-    return json.loads((root / name / "progress.json").read_text())
+def progress_of(root, name=NAME):
+    return read_progress(root / name / "progress.json")
 
 
 async def test_new_training_ctrl_c_saves_then_resume_from_the_list_completes(
@@ -100,12 +88,12 @@ async def test_new_training_ctrl_c_saves_then_resume_from_the_list_completes(
         await wait_for(pilot, lambda: run.view.state == "stopped", what="the save")
         await pilot.pause()
         status = str(screen.query_one("#run-status", Static).content)
-        assert "Saved at" in status and f"savi-tui train --resume {NAME}" in status
-        saved_epoch, saved_batch = run.view.saved_at
+        assert "Saved in epoch 1 at batch 1 of 16." in status and f"savi-tui train --resume {NAME}" in status
+        saved_epoch, saved_batch = run.view.saved_at.epochs_done, run.view.saved_at.batch
         assert (saved_epoch, saved_batch) == (0, 1)  # inside the first epoch, after its first batch
         assert (root / NAME / "status.pkl").is_file()
-        assert progress_of(root)["batch_idx"] == saved_batch and progress_of(root)["epochs_done"] == saved_epoch
-        assert not progress_of(root)["finished"]
+        assert progress_of(root).batch_idx == saved_batch and progress_of(root).epochs_done == saved_epoch
+        assert not progress_of(root).finished
 
         await pilot.press("escape")
         await wait_for(
@@ -118,7 +106,7 @@ async def test_new_training_ctrl_c_saves_then_resume_from_the_list_completes(
             what="the list to show it interrupted",
         )
         await pilot.press("r")
-        resumed = app.active_run
+        resumed = app.training.active_run
         assert resumed is not run and isinstance(app.screen, TrainingScreen)
         await wait_for(pilot, lambda: resumed.view.state == "finished", timeout=60, what="the resumed run to finish")
         started = next(line for line in resumed.view.log if line.startswith("Resumed at"))
@@ -133,21 +121,19 @@ async def test_a_second_ctrl_c_while_saving_quits_at_once(tmp_path, tiny_mnist_r
     from savi_tui.core.trainer import Trainer
 
     saving = threading.Event()
-    save_status = Trainer._save_status
 
     def slow_save(trainer):  # a slow disk: the save takes a while
         saving.set()
         time.sleep(1.5)
-        save_status(trainer)
 
-    monkeypatch.setattr(Trainer, "_save_status", slow_save)
+    monkeypatch.setattr(Trainer, "before_save", slow_save)
     app = make_app(tmp_path / "e", tiny_mnist_root)
     async with app.run_test(size=(80, 24)) as pilot:
         run = await start_training(pilot, epochs=50)
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: saving.is_set(), what="the save to begin")
         await pilot.press("ctrl+c")
-        assert app.return_code == 130 and app.hard_quit  # did not wait for the save
+        assert app.return_code == 130 and app.training.hard_quit  # did not wait for the save
         assert run.live
     assert run.done.wait(30)  # (run_app leaves with os._exit; here the thread finishes its save)
 
@@ -164,8 +150,8 @@ async def test_q_while_training_asks_and_keep_training_keeps_it(tmp_path, tiny_m
         await pilot.press("ctrl+q", "y")
         await wait_for(pilot, lambda: app.return_code is not None, what="the app to exit after saving")
         assert not run.live and run.view.state == "stopped"
-    assert app.return_code == 0 and not app.hard_quit
-    assert (root / NAME / "status.pkl").is_file() and not progress_of(root)["finished"]
+    assert app.return_code == 0 and not app.training.hard_quit
+    assert (root / NAME / "status.pkl").is_file() and not progress_of(root).finished
 
 
 async def test_sigterm_waits_for_the_trainer_to_save_then_exits(tmp_path, tiny_mnist_root, gentle_trainer):
@@ -173,7 +159,7 @@ async def test_sigterm_waits_for_the_trainer_to_save_then_exits(tmp_path, tiny_m
     app = make_app(root, tiny_mnist_root)
     async with app.run_test(size=(80, 24)) as pilot:
         run = await start_training(pilot, epochs=50)
-        app.stop_for_signal(signal.SIGTERM)  # what run_app's handler calls, in the main thread
+        app.training.stop_for_signal(signal.SIGTERM)  # what run_app's handler calls, in the main thread
         assert not run.live  # it returned only after the trainer had saved
         await wait_for(pilot, lambda: app.return_code is not None, what="the app to exit")
     assert app.return_code == 128 + signal.SIGTERM
@@ -192,17 +178,17 @@ async def test_a_second_training_is_refused_with_a_message(tmp_path, tiny_mnist_
         await pilot.press("n")
         app.screen.query_one("#name", Input).value = "second"
         await pilot.press("ctrl+s")
-        assert isinstance(app.screen, NewExperimentScreen) and app.active_run is run
+        assert isinstance(app.screen, NewExperimentScreen) and app.training.active_run is run
         assert any("One training at a time" in n.message for n in app._notifications)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen.infos and len(app.screen.infos) == 2)
         app.screen.query_one("#experiments").move_cursor(
-            row=app.screen.visible_infos().index(
-                next(i for i in app.screen.visible_infos() if i.name == "older-interrupted")
+            row=app.screen.table.visible_infos().index(
+                next(i for i in app.screen.table.visible_infos() if i.name == "older-interrupted")
             )
         )
         await pilot.press("r")
-        assert app.active_run is run and isinstance(app.screen, ExperimentsScreen)
+        assert app.training.active_run is run and isinstance(app.screen, ExperimentsScreen)
         await pilot.press("t")  # back to the training, then stop it
         assert isinstance(app.screen, TrainingScreen) and app.screen.view is run.view
         await pilot.press("ctrl+c")
@@ -221,7 +207,7 @@ async def test_invalid_values_are_refused_inline_and_nothing_starts(tmp_path, ti
         assert "epochs must be a whole number from 1 to 100000" in str(error.content)
         assert screen.query_one("#epochs", Input).has_class("-invalid")
         await pilot.press("ctrl+s")
-        assert isinstance(app.screen, NewExperimentScreen) and app.active_run is None
+        assert isinstance(app.screen, NewExperimentScreen) and app.training.active_run is None
         for field, value, message in (
             ("learning_rate", "fast", "learning rate must be a number"),
             ("percentage", "1.5", "fraction of examples must be in (0, 1]"),
@@ -232,7 +218,7 @@ async def test_invalid_values_are_refused_inline_and_nothing_starts(tmp_path, ti
             valid, widget.value = widget.value, value
             await pilot.press("ctrl+s")
             assert message in str(error.content), field
-            assert app.active_run is None and app.focused.id == field
+            assert app.training.active_run is None and app.focused.id == field
             widget.value = valid
         assert not root.exists() or not any(root.iterdir())
 

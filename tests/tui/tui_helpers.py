@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from savi_tui.core.atomic import atomic_write_json
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.events import EpochRecord
 from savi_tui.core.experiments import create_experiment
-from savi_tui.tui.app import ActiveRun, SaviApp
+from savi_tui.core.models import ModelSummary, SummaryRow
+from savi_tui.core.progress import Progress, write_progress
+from savi_tui.tui.app import SaviApp
+from savi_tui.tui.training_session import ActiveRun
 
 FIXED_NOW = datetime(2026, 3, 14, 15, 9, 26)
 FIXED_MTIME = datetime(2026, 3, 14, 12, 0, 0).timestamp()
@@ -46,19 +48,18 @@ def make_experiment(
     experiment = create_experiment(root, name, TrainConfig(model=model, epochs=epochs_planned, batch_size=64))
     records = history(epochs_done, best)
     best_epoch = (best or epochs_done) if epochs_done else None
-    atomic_write_json(
+    write_progress(
         experiment.progress_path,
-        {
-            "epochs_done": epochs_done,
-            "epochs_planned": epochs_planned,
-            "batch_idx": batch_idx,
-            "finished": finished,
-            "best_epoch": best_epoch,
-            "best_test_loss": records[best_epoch - 1].test_loss if best_epoch else None,
-            "history": [r.to_dict() for r in records],
-            "error": None,
-            "updated": "2026-03-14T12:00:00+00:00",
-        },
+        Progress(
+            epochs_planned=epochs_planned,
+            history=tuple(records),
+            batch_idx=batch_idx,
+            batches_per_epoch=938,  # 60,000 images in batches of 64
+            finished=finished,
+            best_epoch=best_epoch,
+            best_test_loss=records[best_epoch - 1].test_loss if best_epoch else None,
+            updated="2026-03-14T12:00:00+00:00",
+        ),
     )
     stamp = FIXED_MTIME + 60 * minutes
     for entry in [*experiment.path.iterdir(), experiment.path]:
@@ -121,6 +122,19 @@ Params size (MB): 0.41
 Estimated Total Size (MB): 0.41
 ========================================================================"""
 
+# ...and with its rows, as core.models.summarize_model gives it (tests/core/test_models.py checks them).
+FC_MODEL_SUMMARY = ModelSummary(
+    FC_SUMMARY,
+    rows=(
+        SummaryRow("ModelFullyConnected", 0, (1, 10), 0),
+        SummaryRow("Linear", 1, (1, 128), 100_480),
+        SummaryRow("Sigmoid", 1, (1, 128), 0),
+        SummaryRow("Linear", 1, (1, 10), 1_290),
+    ),
+    total_params=101_770,
+    trainable_params=101_770,
+)
+
 
 def live_view(stopped: bool = False):
     """A run in its 6th of 10 epochs, its best at epoch 4, as the trainer's events would leave it."""
@@ -131,15 +145,15 @@ def live_view(stopped: bool = False):
     view = RunView(name, model="ModelConvNet", dataset="mnist", epochs=10)
     view.apply(ev.RunStarted(name, "ModelConvNet", "cpu", 10, 1, 0, 118, 60000, 10000))
     for record in history(5, best=4):
-        view.apply(ev.CheckpointSaved(f"{name}/status.pkl", record.epoch, 0))
+        view.apply(ev.CheckpointSaved(f"{name}/status.pkl", ev.Position(record.epoch, 118, 118)))
         if record.epoch <= 4:
             view.apply(ev.BestUpdated(f"{name}/best.pkl", record.epoch, record.test_loss))
         view.apply(ev.EpochFinished(record, record.epoch <= 4, min(record.epoch, 4)))
     for batch in range(4, 72, 4):
         view.apply(ev.BatchProgress(6, batch, 118, 0.16 - 0.0004 * batch + 0.01 * (batch % 3), 21_500.0))
     if stopped:
-        view.apply(ev.CheckpointSaved(f"{name}/status.pkl", 5, 68))
-        view.apply(ev.Stopped(5, 68, f"savi-tui train --resume {name}"))
+        view.apply(ev.CheckpointSaved(f"{name}/status.pkl", ev.Position(6, 68, 118)))
+        view.apply(ev.Stopped(ev.Position(6, 68, 118), f"savi-tui train --resume {name}"))
     return view
 
 
@@ -153,7 +167,7 @@ async def live_training_screen(experiments_root: Path, size: tuple[int, int] = (
     app = make_app(experiments_root)
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
-        app.active_run = run = ActiveRun(7, live_view())
+        app.training.active_run = run = ActiveRun(7, live_view())
         await app.push_screen(TrainingScreen(run.view))
         try:
             yield app, pilot, run

@@ -3,62 +3,33 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
-from rich.cells import cell_len
-from rich.text import Text
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
-from textual.widgets.data_table import CellDoesNotExist
+from textual.worker import Worker
 
-from savi_tui.tui.messages import ExperimentDeleted, ExperimentsLoaded
+from savi_tui.core.experiments import ExperimentState, delete_experiment, folder_signature, list_experiments
+from savi_tui.tui.messages import (
+    ExperimentDeleted,
+    ExperimentsLoaded,
+    ExportExperiment,
+    OpenExperiment,
+    ResumeExperiment,
+)
 from savi_tui.tui.screens.confirm import ConfirmScreen
-from savi_tui.tui.widgets.footer import Footer
-from savi_tui.tui.widgets.loss_chart import LossChart
+from savi_tui.tui.screens.error import ErrorScreen
+from savi_tui.tui.textual_fixes import Footer
+from savi_tui.tui.widgets.experiment_detail import ExperimentDetail
+from savi_tui.tui.widgets.experiments_table import ExperimentsTable
 
 REFRESH_SECONDS = 2.0  # look for changes on disk this often (cheap: folder times only)
 FULL_RELOAD_SECONDS = 30.0  # and re-read everything (checksums included) at least this often
-
-# column key → (label, sort key of an ExperimentInfo)
-COLUMNS = {
-    "name": ("Name", lambda i: i.name),
-    "state": ("State", lambda i: i.state),
-    "epochs": ("Epochs", lambda i: (i.epochs_done, i.epochs_planned)),
-    "best": ("Best", lambda i: i.best_epoch or 0),
-    "loss": ("Test loss", lambda i: (i.best_test_loss is None, i.best_test_loss or 0.0)),
-    "f1": ("F1", lambda i: i.f1 or 0.0),
-    "modified": ("Modified", lambda i: i.modified),
-    "model": ("Model", lambda i: i.model),
-    "dataset": ("Dataset", lambda i: i.dataset),
-}
-# The columns a narrow terminal drops first (the detail pane shows them all): name and state always stay.
-DROP_ORDER = ("dataset", "model", "best", "f1", "modified", "epochs", "loss")
-SORT_CYCLE = ("modified", "name", "state", "loss", "f1", "epochs", "best", "model", "dataset")
-STATE_STYLES = {"complete": "green", "interrupted": "yellow", "running": "bold cyan", "corrupt": "bold red"}
-
-
-def format_modified(timestamp: float, now: datetime) -> str:
-    """Compact: "16:14" today, "11-27 16:14" this year, "2025-11-27" before."""
-    when = datetime.fromtimestamp(timestamp)
-    if when.date() == now.date():
-        return when.strftime("%H:%M")
-    if when.year == now.year:
-        return when.strftime("%m-%d %H:%M")
-    return when.strftime("%Y-%m-%d")
-
-
-def fitting_columns(widths: dict[str, int], available: int) -> list[str]:
-    """The columns (in table order) that fit ``available`` cells, dropping them in ``DROP_ORDER``."""
-    shown = list(widths)
-    for key in DROP_ORDER:
-        if sum(widths[k] for k in shown) <= available:
-            break
-        shown.remove(key)
-    return shown
 
 
 def empty_guide(experiments_root, datasets_root) -> str:
@@ -88,7 +59,11 @@ class ExperimentsScreen(Screen):
             show=False,
         ),
         Binding(
-            "n", "new", "New", tooltip="New experiment: choose a model and settings, then train", id="experiments.new"
+            "n",
+            "app.new_experiment",
+            "New",
+            tooltip="New experiment: choose a model and settings, then train",
+            id="experiments.new",
         ),
         Binding(
             "r",
@@ -127,7 +102,9 @@ class ExperimentsScreen(Screen):
             id="experiments.reverse_sort",
             show=False,
         ),
-        Binding("t", "show_training", "Training", tooltip="Show the training in progress", id="experiments.training"),
+        Binding(
+            "t", "app.show_training", "Training", tooltip="Show the training in progress", id="experiments.training"
+        ),
         Binding(
             "f5,ctrl+r",
             "reload",
@@ -138,52 +115,43 @@ class ExperimentsScreen(Screen):
         ),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, experiments_root: Path, datasets_root: Path, *, clock: Callable[[], datetime]) -> None:
         super().__init__()
+        self.experiments_root, self.datasets_root, self.clock = experiments_root, datasets_root, clock
         self.infos: list = []
         self.loaded = False
-        self.sort_column = "modified"
-        self.sort_reverse = True
         self._last_full_reload = 0.0
-        self.shown_columns: list[str] = []
-        self._shown_labels: list[str] = []
+        self._listed_signature: tuple = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
             placeholder="/ filter: name, model, dataset or state", id="filter", compact=True, select_on_focus=False
         )
-        yield Static(id="empty-guide")
-        # The state keeps its colour on the highlighted row too, so the column reads the same on every row.
-        yield DataTable(
-            id="experiments", cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable"
-        )
-        with Horizontal(id="detail"):
-            yield Static(id="detail-config", markup=False)
-            yield LossChart("Loss", id="detail-chart")
-            yield Static(id="detail-metrics")
+        yield Static(empty_guide(self.experiments_root, self.datasets_root), id="empty-guide")
+        yield ExperimentsTable(self.clock, id="experiments")
+        yield ExperimentDetail(id="detail")
         yield Footer(compact=True)
+
+    @property
+    def table(self) -> ExperimentsTable:
+        return self.query_one("#experiments", ExperimentsTable)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("open", "resume", "delete", "export", "summary", "sort", "reverse_sort", "filter"):
             return bool(self.infos)
-        if action == "show_training":
-            return self.app.active_run is not None
         return True
 
     def on_mount(self) -> None:
-        table = self.query_one("#experiments", DataTable)
-        self._show_columns(list(COLUMNS))  # narrowed to the terminal's width once the experiments are listed
-        self.query_one("#empty-guide", Static).update(empty_guide(self.app.experiments_root, self.app.datasets_root))
         self._show_empty(False)
         self.query_one("#empty-guide").display = False
-        table.focus()
+        self.table.focus()
         self.reload()
         self.set_interval(REFRESH_SECONDS, self._auto_reload)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.loaded:  # after the layout, so that the table's new height is known
-            self.call_after_refresh(self._fill_table)
+            self.call_after_refresh(self._refill)
 
     def on_screen_resume(self) -> None:
         self._focus_table_unless_filtering()
@@ -192,7 +160,9 @@ class ExperimentsScreen(Screen):
     def _focus_table_unless_filtering(self) -> None:
         filter_input = self.query_one("#filter", Input)
         if self.focused is None or (self.focused is filter_input and not filter_input.value):
-            self.query_one("#experiments", DataTable).focus()
+            self.table.focus()
+
+    # -- listing, in a worker ------------------------------------------------
 
     def _auto_reload(self) -> None:
         if self.app.screen is self:
@@ -200,90 +170,43 @@ class ExperimentsScreen(Screen):
             self.reload(only_if_changed=not stale)
 
     def reload(self, only_if_changed: bool = False) -> None:
+        """List the experiments in a worker; ``only_if_changed`` skips the listing (and its
+        checksums) when no file under the root has changed since the last one."""
         if not only_if_changed:
             self._last_full_reload = time.monotonic()
-        self.app.request_experiments(self, only_if_changed=only_if_changed)
+        self._list(only_if_changed)
+
+    @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
+    def _list(self, only_if_changed: bool) -> None:
+        signature = folder_signature(self.experiments_root)
+        if only_if_changed and signature == self._listed_signature:
+            return
+        infos = list_experiments(self.experiments_root)
+        self._listed_signature = signature
+        self.post_message(ExperimentsLoaded(infos))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        screen = ErrorScreen.for_worker(event)  # a worker's messages do not bubble to the app
+        if screen is not None:
+            self.app.push_screen(screen)
 
     # -- showing -------------------------------------------------------------
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         self.infos = message.infos
         self.loaded = True
-        self._fill_table()
+        self.table.show(self.infos)
+        self._shown()
 
-    def visible_infos(self) -> list:
-        needle = self.query_one("#filter", Input).value.strip().lower()
-        infos = [
-            info
-            for info in self.infos
-            if not needle or any(needle in str(v).lower() for v in (info.name, info.model, info.dataset, info.state))
-        ]
-        return sorted(infos, key=COLUMNS[self.sort_column][1], reverse=self.sort_reverse)
+    def _refill(self) -> None:
+        self.table.refill()
+        self._shown()
 
-    def _fill_table(self) -> None:
-        table = self.query_one("#experiments", DataTable)
-        selected = self.selected_name()
-        infos = self.visible_infos()
-        self._show_columns(self._fitting_columns())
-        rows = [self._row(info) for info in infos]
-        current = [(row_key.value, table.get_row(row_key)) for row_key in table.rows]
-        if current != [(info.name, row) for info, row in zip(infos, rows, strict=False)]:
-            table.clear()
-            for info, row in zip(infos, rows, strict=False):
-                table.add_row(*row, key=info.name)
-            if selected and selected in [info.name for info in infos]:
-                table.move_cursor(row=table.get_row_index(selected))
+    def _shown(self) -> None:
+        """What follows the table's rows: the guide or the table, the detail, the keys."""
         self._show_empty(not self.infos)
         self._show_detail()
         self.refresh_bindings()
-
-    def _row(self, info) -> list:
-        values = self._values(info)
-        return [values[key] for key in self.shown_columns]
-
-    def _values(self, info) -> dict:
-        return {
-            "name": info.name,
-            "state": Text(info.state, style=STATE_STYLES.get(info.state, "")),
-            "epochs": f"{info.epochs_done}/{info.epochs_planned}",
-            "best": str(info.best_epoch) if info.best_epoch else "-",
-            "loss": f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",
-            "f1": f"{info.f1:.4f}" if info.f1 is not None else "-",
-            "model": info.model.removeprefix("Model") or info.model,
-            "dataset": info.dataset,
-            "modified": format_modified(info.modified, self.app.clock()),
-        }
-
-    def _label(self, key: str) -> str:
-        arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
-        return COLUMNS[key][0] + arrow
-
-    def _fitting_columns(self) -> list[str]:
-        """The columns that fit the table's width for every experiment (not only the filtered ones,
-        so that typing a filter does not make columns come and go): no horizontal scrolling."""
-        table = self.query_one("#experiments", DataTable)
-        available = self.size.width
-        if table.size.height and len(self.infos) + 1 > table.size.height:
-            available -= table.styles.scrollbar_size_vertical
-        all_values = [self._values(info) for info in self.infos]
-        widths = {
-            key: max([cell_len(self._label(key)), *(cell_len(str(values[key])) for values in all_values)])
-            + 2 * table.cell_padding
-            for key in COLUMNS
-        }
-        return fitting_columns(widths, available)
-
-    def _show_columns(self, keys: list[str]) -> None:
-        """Rebuild the columns when they or their labels change (a column's width follows its label
-        only when it is added)."""
-        labels = [self._label(key) for key in keys]
-        if labels == self._shown_labels and keys == self.shown_columns:
-            return
-        table = self.query_one("#experiments", DataTable)
-        table.clear(columns=True)
-        for key, label in zip(keys, labels, strict=True):
-            table.add_column(Text(label), key=key)
-        self.shown_columns, self._shown_labels = keys, labels
 
     def _show_empty(self, empty: bool) -> None:
         self.query_one("#empty-guide").display = empty and self.loaded
@@ -292,77 +215,21 @@ class ExperimentsScreen(Screen):
         if not empty:
             self._focus_table_unless_filtering()
 
-    def selected_info(self):
-        name = self.selected_name()
-        return next((info for info in self.infos if info.name == name), None)
-
-    def selected_name(self) -> str | None:
-        table = self.query_one("#experiments", DataTable)
-        if not table.row_count:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:  # the cursor is past the rows while the table refills
-            return None
-
     @on(DataTable.RowHighlighted, "#experiments")
-    def _row_highlighted(self) -> None:
-        self._show_detail()
-
     def _show_detail(self) -> None:
-        info = self.selected_info()
-        config_pane = self.query_one("#detail-config", Static)
-        metrics_pane = self.query_one("#detail-metrics", Static)
-        chart = self.query_one("#detail-chart", LossChart)
-        if info is None:
-            config_pane.update("")
-            metrics_pane.update("No experiment matches the filter." if self.infos else "")
-            chart.show([], None)
-            return
-        config = info.config
-        if config:
-            lines = [
-                config.get("model", "?"),
-                f"{config.get('dataset')} · {config.get('epochs')} epochs",
-                f"folder {config.get('data_folder')}" if config.get("data_folder") else "",
-                f"batch {config.get('batch_size')} · lr {config.get('learning_rate')}",
-                f"{config.get('optimizer')} · seed {config.get('seed')}",
-                f"fraction {config.get('percentage')}",
-                f"recipe {config.get('recipe')}" if config.get("recipe", "default") != "default" else "",
-            ]
-            config_pane.update("\n".join(line for line in lines if line))
-        else:
-            config_pane.update("(no readable config)")
-        chart.show(info.history, info.best_epoch, epochs_planned=info.epochs_planned)
-        metrics_pane.update(self._metrics_text(info))
-
-    def _metrics_text(self, info) -> Text:
-        text = Text()
-        text.append(f"{info.state}\n", style=STATE_STYLES.get(info.state, ""))
-        if info.best_epoch:
-            best = info.history[info.best_epoch - 1]
-            text.append(f"best epoch {info.best_epoch}\n")
-            text.append(f"test loss  {best.test_loss:.4f}\n")
-            text.append(f"accuracy   {best.test_accuracy:.2%}\n")
-            text.append(f"global F1  {best.f1:.4f}\n")
-        else:
-            text.append("no finished epoch yet\n")
-        if info.state == "interrupted":
-            where = f"epoch {info.epochs_done + 1}" + (f" batch {info.batch_idx}" if info.batch_idx else "")
-            text.append(f"r: resume at {where}\n", style="yellow")
-        if info.problem:
-            text.append(info.problem, style="red")
-        return text
+        empty_reason = "No experiment matches the filter." if self.infos else ""
+        self.query_one(ExperimentDetail).show(self.table.selected_info(), empty_reason)
 
     # -- filter and sort -----------------------------------------------------
 
     @on(Input.Changed, "#filter")
-    def _filter_changed(self) -> None:
-        self._fill_table()
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.filter(event.value)
+        self._shown()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        self.query_one("#experiments", DataTable).focus()
+        self.table.focus()
 
     def on_key(self, event: events.Key) -> None:
         filter_input = self.query_one("#filter", Input)
@@ -370,7 +237,7 @@ class ExperimentsScreen(Screen):
             if event.key in ("escape", "down"):
                 if event.key == "escape":
                     filter_input.value = ""
-                self.query_one("#experiments", DataTable).focus()
+                self.table.focus()
                 event.stop()
             return
         # Type to filter: a printable key that is not a command starts the filter with itself.
@@ -385,32 +252,26 @@ class ExperimentsScreen(Screen):
         self.query_one("#filter", Input).focus()
 
     def action_sort(self) -> None:
-        self.sort_column = SORT_CYCLE[(SORT_CYCLE.index(self.sort_column) + 1) % len(SORT_CYCLE)]
-        self.sort_reverse = self.sort_column in ("modified", "epochs", "f1")
-        self._resort()
+        self.table.sort_next()
+        self._resorted()
 
     def action_reverse_sort(self) -> None:
-        self.sort_reverse = not self.sort_reverse
-        self._resort()
+        self.table.reverse_sort()
+        self._resorted()
 
     @on(DataTable.HeaderSelected, "#experiments")
     def _header_selected(self, event: DataTable.HeaderSelected) -> None:
-        key = event.column_key.value
-        if key == self.sort_column:
-            self.sort_reverse = not self.sort_reverse
-        else:
-            self.sort_column, self.sort_reverse = key, False
-        self._resort()
+        self.table.sort_by(event.column_key.value)
+        self._resorted()
 
-    def _resort(self) -> None:
-        self._fill_table()
-        label = COLUMNS[self.sort_column][0]
-        self.notify(f"Sorted by {label}, {'descending' if self.sort_reverse else 'ascending'}", timeout=2)
+    def _resorted(self) -> None:
+        self._shown()
+        self.notify(self.table.sort_description(), timeout=2)
 
     # -- actions -------------------------------------------------------------
 
     def _require_selection(self):
-        info = self.selected_info()
+        info = self.table.selected_info()
         if info is None:
             self.notify("No experiment selected.", severity="warning")
         return info
@@ -422,26 +283,20 @@ class ExperimentsScreen(Screen):
     def action_open(self) -> None:
         info = self._require_selection()
         if info is not None:
-            self.app.open_experiment_view(info)
-
-    def action_new(self) -> None:
-        self.app.action_new_experiment()
+            self.post_message(OpenExperiment(info))
 
     def action_reload(self) -> None:
         self.reload()
 
-    def action_show_training(self) -> None:
-        self.app.action_show_training()
-
     def action_resume(self) -> None:
         info = self._require_selection()
         if info is not None:
-            self.app.resume_experiment(info)
+            self.post_message(ResumeExperiment(info.name, info))
 
     def action_export(self) -> None:
         info = self._require_selection()
         if info is not None:
-            self.app.export_experiment(info.name)
+            self.post_message(ExportExperiment(info.name))
 
     def action_summary(self) -> None:
         info = self._require_selection()
@@ -452,14 +307,14 @@ class ExperimentsScreen(Screen):
         info = self._require_selection()
         if info is None:
             return
-        if info.state == "running":
+        if info.state == ExperimentState.RUNNING:
             self.notify(f"{info.name} is training; stop it before deleting it.", severity="error")
             return
         name = info.name
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.delete_experiment(name, self)
+                self._delete(name)
             else:
                 self.notify(f"Kept {name}.", timeout=2)
 
@@ -472,6 +327,11 @@ class ExperimentsScreen(Screen):
             ),
             answered,
         )
+
+    @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
+    def _delete(self, name: str) -> None:
+        delete_experiment(self.experiments_root, name)
+        self.post_message(ExperimentDeleted(name))
 
     def on_experiment_deleted(self, message: ExperimentDeleted) -> None:
         self.notify(f"Deleted {message.name}.")

@@ -1,4 +1,4 @@
-"""The result of an ONNX export: where the file is, whether the checks passed, how to view it."""
+"""The result of an ONNX export: where the file is, the checks it passed, how to view it."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ def export_report(result) -> Text:
     body.append("Weights: ", style="bold")
     body.append(f"{result.checkpoint} (epoch {result.epoch})\n")
     body.append("onnx.checker: ", style="bold")
-    passed = result.checker_passed
-    body.append("passed\n" if passed else "FAILED\n", style="green" if passed else "red")
+    body.append("passed\n", style="green")  # a model the checker refuses is never exported
     body.append("onnxruntime vs PyTorch: ", style="bold")
     sizes = " and ".join(str(size) for size in result.batch_sizes)
     body.append(f"max |difference| {result.max_abs_diff:.2e} on batches of {sizes}\n")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from textual import actions
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 NOTES = (
@@ -16,16 +17,37 @@ NOTES = (
 )
 
 
+def key_list(screen: Screen, app: App) -> list[tuple[str, str]]:
+    """(keys, description) of the screen's and the app's own bindings that apply now."""
+    keys: dict[str, list] = {}
+    for node in (screen, app):
+        for binding in Binding.make_bindings(type(node).BINDINGS):
+            if not (binding.id and binding.description):
+                continue
+            namespace, action, parameters = actions.parse(binding.action)
+            if (app if namespace == "app" else node).check_action(action, parameters) is False:
+                continue
+            display = binding.key_display or app.get_key_display(binding)
+            entry = keys.setdefault(binding.description, [[], binding.description])
+            if display not in entry[0]:
+                entry[0].append(display)
+    listed = [(" ".join(displays), description) for displays, description in keys.values()]
+    return [*listed, ("^p", "Command palette: every action, by name")]
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
 
-    def __init__(self, screen_title: str, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, underneath: Screen) -> None:
         super().__init__()
-        self.screen_title, self.keys = screen_title, keys
+        self.underneath = underneath
+        self.keys: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
+        self.keys = key_list(self.underneath, self.app)
         with Vertical(classes="dialog wide"):
-            yield Static(f"Keys — {self.screen_title}", classes="dialog-title", markup=False)
+            title = self.underneath.title or self.app.title
+            yield Static(f"Keys — {title}", classes="dialog-title", markup=False)
             yield DataTable(id="help-keys", cursor_type="none", zebra_stripes=True, show_header=False)
             yield Static(NOTES, classes="dialog-body")
             yield Static("Esc closes", classes="dialog-hint")

@@ -20,9 +20,9 @@ from savi_tui.core.errors import SaviError
 from savi_tui.core.experiments import validate_name
 from savi_tui.core.models import MODELS
 from savi_tui.core.recipes import recipe_defaults
-from savi_tui.tui.messages import SummaryReady
+from savi_tui.tui.messages import StartTraining, SummaryReady
 from savi_tui.tui.screens.summary import LOADING
-from savi_tui.tui.widgets.footer import Footer
+from savi_tui.tui.textual_fixes import Footer
 from savi_tui.tui.widgets.summary_pane import SummaryPane
 
 
@@ -70,7 +70,7 @@ def _numeric_check(field_id: str) -> Callable[[str], None]:
 
 class NewExperimentScreen(Screen):
     TITLE = "New experiment"
-    # From 120 columns the summary pane is as wide as the torchinfo table (app.tcss): no sideways scrolling.
+    # From 120 columns the summary pane fits torchinfo's whole table (app.tcss); narrower, it shows the rows.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("ctrl+s", "start", "Start", tooltip="Start training with these settings", id="new.start"),
@@ -160,7 +160,7 @@ class NewExperimentScreen(Screen):
 
     def on_summary_ready(self, message: SummaryReady) -> None:
         if message.key == self.selected_model:
-            self.query_one("#model-summary", SummaryPane).set_text(message.text)
+            self.query_one("#model-summary", SummaryPane).set_summary(message.summary)
 
     @property
     def selected_model(self) -> str:
@@ -248,7 +248,7 @@ class NewExperimentScreen(Screen):
     def action_start(self) -> None:
         config = self.read_config()
         if config is not None:
-            self.app.start_training(config=config, name=self.query_one("#name", Input).value.strip())
+            self.post_message(StartTraining(config, self.query_one("#name", Input).value.strip()))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

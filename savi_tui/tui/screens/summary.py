@@ -35,7 +35,7 @@ class SummaryScreen(ModalScreen[None]):
         self.app.request_summary(self.model, self, experiment=self.experiment)
 
     def on_summary_ready(self, message: SummaryReady) -> None:
-        self.query_one(SummaryPane).set_text(message.text)
+        self.query_one(SummaryPane).set_summary(message.summary)
 
     def action_close(self) -> None:
         self.dismiss()

@@ -11,11 +11,12 @@ from textual.screen import Screen
 from textual.widgets import Header, Label, RichLog, Static
 
 from savi_tui.core import events as ev
+from savi_tui.tui.messages import ExportExperiment, ResumeExperiment
 from savi_tui.tui.run_state import STATE_LABELS, RunView, format_duration
+from savi_tui.tui.state_styles import STATE_STYLES
+from savi_tui.tui.textual_fixes import Footer, ProgressBar
 from savi_tui.tui.widgets.epoch_table import EpochTable
-from savi_tui.tui.widgets.footer import Footer
 from savi_tui.tui.widgets.loss_chart import LossChart
-from savi_tui.tui.widgets.progress_bar import ProgressBar
 
 # Seconds between redraws of the progress bars, ETAs and the chart, all in one frame, however
 # fast the trainer's events come (10 a second). Each frame holds the GIL that the training
@@ -79,10 +80,10 @@ class TrainingScreen(Screen):
             return self.view.state in ("stopped", "interrupted")
         return True
 
-    # -- updates from the app ------------------------------------------------
+    # -- updates from the training session -----------------------------------
 
     def update_from(self, event) -> None:
-        """Called by the app (UI thread) after it folded ``event`` into ``self.view``."""
+        """Called by the training session (UI thread) after it folded ``event`` into ``self.view``."""
         if isinstance(event, ev.BatchProgress):
             # redrawn by the timer: progress and batch curve in the same frame, not once per event
             self._progress_dirty = self._chart_dirty = True
@@ -142,14 +143,14 @@ class TrainingScreen(Screen):
     def _update_status(self) -> None:
         view = self.view
         title = Text()
-        title.append(STATE_LABELS.get(view.state, view.state), style=_STATE_STYLE.get(view.state, ""))
+        title.append(STATE_LABELS.get(view.state, view.state), style=STATE_STYLES.get(view.state, ""))
         title.append("  ")
         title.append(view.name, style="bold")
         # A generated name already ends with the model: saying it twice would push the device off an 80-column line.
         details = [view.model if view.model not in view.name else "", view.dataset, view.device]
         title.append("".join(f"  {detail}" for detail in details if detail))
         self.query_one("#run-title", Static).update(title, layout=False)  # one line (app.tcss)
-        self.query_one("#run-status", Static).update(Text(view.status_line(), style=_STATE_STYLE.get(view.state, "")))
+        self.query_one("#run-status", Static).update(Text(view.status_line(), style=STATE_STYLES.get(view.state, "")))
         if view.state != self._bindings_state:  # the footer rebuilds itself: only when `r` may change
             self._bindings_state = view.state
             self.refresh_bindings()
@@ -162,10 +163,10 @@ class TrainingScreen(Screen):
         self.app.pop_screen()
 
     def action_resume(self) -> None:
-        self.app.resume_by_name(self.view.name)
+        self.post_message(ResumeExperiment(self.view.name))
 
     def action_export(self) -> None:
-        self.app.export_experiment(self.view.name)
+        self.post_message(ExportExperiment(self.view.name))
 
     def action_summary(self) -> None:
         self.app.show_summary(self.view.model, experiment=self.view.name)
@@ -173,15 +174,3 @@ class TrainingScreen(Screen):
 
 def _joined(*parts: str) -> str:
     return "  ".join(part for part in parts if part)
-
-
-_STATE_STYLE = {
-    "running": "cyan",
-    "stopping": "bold yellow",
-    "stopped": "bold green",
-    "finished": "bold green",
-    "complete": "green",
-    "failed": "bold red",
-    "corrupt": "bold red",
-    "interrupted": "yellow",
-}

@@ -1,0 +1,44 @@
+"""One experiment as a row of text: the columns of ``savi-tui list`` and of the app's table (no torch)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+
+def format_modified(timestamp: float, now: datetime) -> str:
+    """Compact: "16:14" today, "11-27 16:14" this year, "2025-11-27" before."""
+    when = datetime.fromtimestamp(timestamp)
+    if when.date() == now.date():
+        return when.strftime("%H:%M")
+    if when.year == now.year:
+        return when.strftime("%m-%d %H:%M")
+    return when.strftime("%Y-%m-%d")
+
+
+def experiment_row(info, now: datetime | None = None, *, partial_epoch: bool = False) -> dict[str, str]:
+    """The text of each column of an ``ExperimentInfo``: name, state, epochs, best, loss, f1, modified,
+    model, dataset.
+
+    With ``now``, "modified" is relative to it (the app's table is read at once); without, it is
+    "MM-DD HH:MM", as a printed listing may be read another day. ``partial_epoch`` adds the batches
+    done in the next epoch: "3/10 +40b".
+    """
+    epochs = f"{info.epochs_done}/{info.epochs_planned}"
+    if partial_epoch and info.batch_idx:
+        epochs += f" +{info.batch_idx}b"
+    if now is None:
+        modified = time.strftime("%m-%d %H:%M", time.localtime(info.modified))
+    else:
+        modified = format_modified(info.modified, now)
+    return {
+        "name": info.name,
+        "state": str(info.state),
+        "epochs": epochs,
+        "best": str(info.best_epoch) if info.best_epoch else "-",
+        "loss": f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",
+        "f1": f"{info.f1:.4f}" if info.f1 is not None else "-",
+        "modified": modified,
+        "model": info.model.removeprefix("Model") or info.model,
+        "dataset": info.dataset,
+    }
