@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from savi_tui.core.config import TrainConfig
-from savi_tui.core.errors import ExperimentError, SaviError
+from savi_tui.core.errors import ExperimentError, SaviError, describe_error
 from savi_tui.core.recipes import recipe_defaults
 from savi_tui.core.run_control import STOP_REQUEST
 
@@ -36,7 +36,7 @@ def train(args, experiments_root: Path, datasets_root: Path) -> int:
         print(f"savi-tui: error: training stopped: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # e.g. a RuntimeError inside torch.save: the last good files stay
-        print(f"savi-tui: error: training stopped: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"savi-tui: error: training stopped: {describe_error(error)}", file=sys.stderr)
         return 1
     finally:
         for signum, handler in previous.items():

@@ -102,7 +102,7 @@ def _load_torchvision(dataset: str, root: Path, split: str, download: bool) -> S
 
     torchvision downloads the files when they are missing; installed files are read
     with ``read_idx``, which checks them, so a training never pays torchvision's
-    import (about 1 s and 186 MB resident here).
+    import (its time and memory).
     """
     raw = root / TORCHVISION_DATASETS[dataset] / "raw"
     images_file, labels_file = (raw / IDX_FILES[(split, kind)] for kind in ("images", "labels"))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from savi_tui.core.atomic import atomic_write_bytes
 from savi_tui.core.checkpoint import load_checkpoint, load_model_weights
-from savi_tui.core.errors import ExportError
+from savi_tui.core.errors import ExportError, first_line
 from savi_tui.core.experiments import Experiment
 from savi_tui.core.models import create_model
 from savi_tui.core.recipes import for_raw_images
@@ -83,7 +83,7 @@ def _to_onnx_bytes(model, torch) -> bytes:
                 dynamo=True,
             )
         except Exception as error:
-            raise ExportError(f"torch.onnx.export failed: {str(error).strip().splitlines()[0][:300]}") from None
+            raise ExportError(f"torch.onnx.export failed: {first_line(error)[:300]}") from None
     return program.model_proto.SerializeToString()
 
 
@@ -94,7 +94,7 @@ def _check(data: bytes) -> None:
     try:
         onnx.checker.check_model(onnx.load_model_from_string(data), full_check=True)
     except Exception as error:
-        raise ExportError(f"onnx.checker rejected the model: {str(error).strip().splitlines()[0][:300]}") from None
+        raise ExportError(f"onnx.checker rejected the model: {first_line(error)[:300]}") from None
 
 
 def _max_difference(model, data: bytes, batch_sizes, torch) -> float:

@@ -4,9 +4,8 @@ torch's OpenMP runtime (libgomp) keeps a pool of worker threads for every thread
 run a parallel op, for as long as that thread lives. asyncio's default executor keeps its
 threads, so a thread that once showed a model summary or exported to ONNX kept its pool
 beside the training thread's: more OpenMP threads than CPUs, and libgomp then stops its
-workers spinning between ops (``gomp_throttled_spin_count_var``). A ModelConvNet epoch
-trained ~4 % slower here (2-core EPYC) beside one such idle pool. A thread that ends
-takes its pool with it.
+workers spinning between ops (``gomp_throttled_spin_count_var``), and the training slows.
+A thread that ends takes its pool with it.
 """
 
 from __future__ import annotations

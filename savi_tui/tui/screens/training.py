@@ -19,9 +19,7 @@ from savi_tui.tui.widgets.epoch_table import EpochTable
 from savi_tui.tui.widgets.loss_chart import LossChart
 
 # Seconds between redraws of the progress bars, ETAs and the chart, all in one frame, however
-# fast the trainer's events come (10 a second). Each frame holds the GIL that the training
-# thread needs: at two frames a second the app's thread used 2.7 % of a core while a
-# ModelConvNet epoch trained, at one frame 2.2 % (2-core EPYC).
+# fast the trainer's events come: each frame holds the GIL that the training thread needs.
 REDRAW_INTERVAL = 1.0
 
 
