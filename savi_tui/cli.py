@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from savi_tui.tui.app import run_app
 
-        return run_app(experiments_root=experiments_root, datasets_root=datasets_root)
+        return run_app(experiments_root=experiments_root, datasets_root=datasets_root, on_hangup=args.on_hangup)
     from savi_tui import cli_runs, cli_train
 
     handler = {

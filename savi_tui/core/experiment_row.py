@@ -16,6 +16,16 @@ def format_modified(timestamp: float, now: datetime) -> str:
     return when.strftime("%Y-%m-%d")
 
 
+def state_text(info, now: float) -> str:
+    """The state; for a running experiment, who trains it and when it last reported: "running pid 42, 3s"."""
+    text = str(info.state)
+    if info.state == "running" and info.holder is not None:
+        text += f" pid {info.holder.pid}"
+        if info.last_report is not None:
+            text += f", {max(0, now - info.last_report):.0f}s"
+    return text
+
+
 def experiment_row(info, now: datetime | None = None, *, partial_epoch: bool = False) -> dict[str, str]:
     """The text of each column of an ``ExperimentInfo``: name, state, epochs, best, loss, f1, modified,
     model, dataset.
@@ -33,7 +43,7 @@ def experiment_row(info, now: datetime | None = None, *, partial_epoch: bool = F
         modified = format_modified(info.modified, now)
     return {
         "name": info.name,
-        "state": str(info.state),
+        "state": state_text(info, now.timestamp() if now else time.time()),
         "epochs": epochs,
         "best": str(info.best_epoch) if info.best_epoch else "-",
         "loss": f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",

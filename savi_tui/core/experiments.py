@@ -22,7 +22,7 @@ from savi_tui.core.atomic import atomic_write_json
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.errors import CheckpointError, ConfigError, ExperimentError
 from savi_tui.core.events import EpochRecord, Position
-from savi_tui.core.lock import ExperimentLock
+from savi_tui.core.lock import ExperimentLock, LockHolder
 from savi_tui.core.progress import Progress, read_progress
 
 EXPERIMENTS_ENV = "SAVI_EXPERIMENTS"
@@ -170,6 +170,8 @@ class ExperimentInfo:
     problem: str | None = None  # why it is corrupt, or what failed last
     config: dict = field(default_factory=dict)
     history: list[EpochRecord] = field(default_factory=list)
+    holder: LockHolder | None = None  # who trains it, while running
+    last_report: float | None = None  # when its trainer last wrote an event (a time stamp)
 
     @property
     def position(self) -> Position:
@@ -199,6 +201,11 @@ def read_experiment_info(path: str | os.PathLike) -> ExperimentInfo:
         return info
     if experiment.is_running():
         info.state = "running"
+        info.holder = experiment.lock().holder_info()
+        try:
+            info.last_report = experiment.events_path.stat().st_mtime
+        except OSError:
+            pass
         return info
     try:
         for checkpoint in (experiment.status_path, experiment.best_path):

@@ -16,6 +16,7 @@ from savi_tui.core.lock import LockHolder
 from savi_tui.core.run_log import RunLogReader
 
 STALE_SECONDS = 10.0  # silence longer than any evaluation or save: the trainer stopped reporting
+START_SECONDS = 120.0  # how long a run handed over may take to load torch and its data
 ENDINGS = (ev.Stopped, ev.Finished, ev.Failed)
 
 
@@ -29,12 +30,21 @@ class FollowUpdate:
 
 
 class RunFollower:
-    def __init__(self, experiment: Experiment, *, stale_after: float = STALE_SECONDS, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        experiment: Experiment,
+        *,
+        expect_start: bool = False,
+        stale_after: float = STALE_SECONDS,
+        clock=time.monotonic,
+    ) -> None:
+        """``expect_start``: the trainer is still to come (a hand-over): no end before it has begun."""
         self.experiment = experiment
         self.reader = RunLogReader(experiment.events_path)
         self.stale_after = stale_after
         self.clock = clock
-        self.last_heard = clock()
+        self.last_heard = self.created = clock()
+        self.waiting_for_start = expect_start
         self.ended = False
         self.ending: ev.Event | None = None  # Stopped, Finished or Failed, once read
 
@@ -56,7 +66,9 @@ class RunFollower:
         if read.bad_lines:
             update.problem = f"{self.reader.bad_lines} line(s) of {self.reader.path.name} could not be read"
         running = self.experiment.is_running()
-        if not running and not self.ended:
+        if running or now - self.created > START_SECONDS:
+            self.waiting_for_start = False
+        if not running and not self.ended and not self.waiting_for_start:
             self.ended = True  # the lock is free: the trainer has ended, cleanly or not
         update.ended = self.ended
         if running and now - self.last_heard > self.stale_after:

@@ -1,6 +1,6 @@
 """``events.jsonl``: a run's events as JSON lines, written by its trainer and followed by anyone.
 
-The trainer holding the lock starts the file anew with each run and appends one line per
+The trainer holding the lock starts a new file with each run and appends one line per
 event, each in one ``write`` (readers never see half of a line that was written whole).
 Progress is kept to about one line a second, so a ten-hour run writes a few MB; past
 ``MAX_BYTES`` the file starts again with a ``RunStarted`` that carries the history so far.
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from savi_tui.core import events as ev
+from savi_tui.core.atomic import TEMP_MARK
 
 LOG_NAME = "events.jsonl"
 PROGRESS_LOG_INTERVAL = 1.0  # seconds between the BatchProgress lines kept in the log
@@ -39,10 +40,10 @@ class RunLogWriter:
         self._best: int | None = None
 
     def start(self) -> None:
-        """Begin the file anew: one file per run."""
+        """Begin the file anew, one per run: a new file (not a truncated one), so that a reader
+        sees the change even when the new file has outgrown the old before it looks again."""
         self.close()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-        self._size = 0
+        self._fd, self._size = self._new_file(), 0
 
     def write(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
@@ -78,12 +79,16 @@ class RunLogWriter:
             start_epoch=progress.epoch,
             start_batch=progress.batch,
         )
-        replacement = self.path.with_name(f".{self.path.name}.new")
-        fd = os.open(replacement, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-        os.replace(replacement, self.path)
+        fd = self._new_file()
         self.close()
         self._fd, self._size = fd, 0
         self._append(started)
+
+    def _new_file(self) -> int:
+        replacement = self.path.with_name(f".{self.path.name}{TEMP_MARK}{os.getpid()}")  # swept if left
+        fd = os.open(replacement, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        os.replace(replacement, self.path)
+        return fd
 
     def _append(self, event: ev.Event) -> None:
         line = (json.dumps({"t": round(time.time(), 3), **ev.event_to_dict(event)}) + "\n").encode()

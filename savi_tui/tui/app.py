@@ -22,9 +22,11 @@ from savi_tui.core.data import default_datasets_root
 from savi_tui.core.device import keep_freed_memory
 from savi_tui.core.experiments import default_experiments_root, generate_name, open_experiment
 from savi_tui.core.models import ModelSummary
+from savi_tui.core.run_control import STOP_REQUEST
 from savi_tui.tui.commands import ScreenActionsProvider
 from savi_tui.tui.job_threads import ThreadPerJobExecutor
 from savi_tui.tui.messages import (
+    ContinueInBackground,
     ExportExperiment,
     ExportFinished,
     OpenExperiment,
@@ -40,6 +42,7 @@ from savi_tui.tui.screens.export import ExportScreen
 from savi_tui.tui.screens.help import HelpScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
 from savi_tui.tui.screens.summary import SummaryScreen
+from savi_tui.tui.screens.training import TrainingScreen
 from savi_tui.tui.textual_fixes import release_removed_widgets
 from savi_tui.tui.training_session import TrainingSession
 
@@ -102,11 +105,17 @@ class SaviApp(App[int]):
 
     # -- keys ----------------------------------------------------------------
 
+    def _followed_run_screen(self) -> TrainingScreen | None:
+        """The screen in front, when it follows another process's run that Ctrl+C can stop."""
+        screen = self.screen
+        return screen if isinstance(screen, TrainingScreen) and screen.stoppable_here else None
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        stoppable = self.training.run is not None or self._followed_run_screen() is not None
         if action == "interrupt":
-            return self.training.run is not None
+            return stoppable
         if action == "quit_idle":
-            return self.training.run is None
+            return not stoppable
         if action == "show_training":
             return self.training.active_run is not None
         return True
@@ -115,7 +124,11 @@ class SaviApp(App[int]):
         self.training.exit(0)
 
     def action_interrupt(self) -> None:
-        self.training.interrupt()
+        followed = self._followed_run_screen()
+        if followed is not None:
+            followed.stop_followed_run()
+        else:
+            self.training.interrupt()
 
     async def action_quit(self) -> None:
         self.training.quit()
@@ -149,6 +162,9 @@ class SaviApp(App[int]):
 
     def on_training_ended(self, message: TrainingEnded) -> None:
         self.training.ended(message)
+
+    def on_continue_in_background(self, message: ContinueInBackground) -> None:
+        self.training.hand_over()
 
     def on_export_experiment(self, message: ExportExperiment) -> None:
         self.notify(f"Exporting {message.name} to ONNX…", timeout=3)
@@ -201,19 +217,30 @@ class SaviApp(App[int]):
 def run_app(
     experiments_root: str | os.PathLike | None = None,
     datasets_root: str | os.PathLike | None = None,
+    *,
+    on_hangup: str = "continue",
 ) -> int:
     """Run the app in this terminal; return the process exit code.
 
     SIGTERM, SIGHUP (the SSH connection dropped) and a SIGINT from outside (the
     terminal is raw: Ctrl+C arrives as a key, not as SIGINT) stop a training at the next
-    batch and wait for it to save before the app exits.
+    batch and wait for it to save before the app exits. After a SIGHUP, or when the app
+    ends under a live training (a browser tab closed), the run goes on in a background
+    process unless ``on_hangup`` is "stop". SIGUSR1 (``savi-tui stop``, another app) stops
+    the training and saves; the app stays.
     """
     app = SaviApp(experiments_root, datasets_root)
 
     def on_signal(signum, frame) -> None:
         app.training.stop_for_signal(signum)
 
+    def on_stop_request(signum, frame) -> None:
+        loop = app.training.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(app.training.stop_from_outside)
+
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    previous[STOP_REQUEST] = signal.signal(STOP_REQUEST, on_stop_request)
     # Our own loop: asyncio.run() would wait for a still-running training thread on exit.
     loop = asyncio.new_event_loop()
     try:
@@ -222,6 +249,9 @@ def run_app(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     code = 0 if code is None else int(code)
+    background = app.training.finish_for_exit(on_hangup)
+    if background is not None:
+        _say(f"savi-tui: the training goes on in the background (pid {background}); savi-tui follows it")
     if app.training.hard_quit:
         # The second Ctrl+C: leave now. Every file on disk was written atomically, so
         # each is the last complete version.
@@ -231,3 +261,10 @@ def run_app(
     loop.run_until_complete(loop.shutdown_default_executor())
     loop.close()
     return code
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # the terminal is gone
+        pass

@@ -28,6 +28,18 @@ class TrainingEnded(Message):
 
 
 @dataclass
+class ContinueInBackground(Message):
+    """Hand this app's training over to a background process (it saves, then goes on there)."""
+
+
+@dataclass
+class RunFollowed(Message):
+    """What following another process's run found since the last look (a core ``FollowUpdate``)."""
+
+    update: Any
+
+
+@dataclass
 class ExperimentsLoaded(Message):
     """A fresh listing of the experiments root (a list of ``ExperimentInfo``)."""
 

@@ -44,7 +44,9 @@ class RunView:
     log: list[str] = field(default_factory=list)
     resume_command: str | None = None
     error: str | None = None
-    trained_by: str | None = None  # "pid N host H": a run of another process, watched here
+    trained_by: str | None = None  # "pid N host H": a run of another process, followed here
+    can_stop: bool = False  # that process runs on this host: a stop request can reach it
+    silent_for: float | None = None  # seconds that process has said nothing while it holds the run
     saved_at: ev.Position | None = None  # where the last stop saved
 
     @classmethod
@@ -163,6 +165,8 @@ class RunView:
 
     def status_line(self) -> str:
         """One line under the chart that says where the run stands and what to do next."""
+        if self.state == "stopping" and self.trained_by:
+            return f"Asked {self.trained_by} to stop after its batch and save…"
         if self.state == "stopping":
             return "Stopping after this batch — saving… (Ctrl+C again quits at once)"
         if self.state == "stopped":
@@ -179,9 +183,13 @@ class RunView:
             return "Complete. e exports the best model to ONNX."
         if self.state == "starting":
             return "Starting: loading the dataset and torch…"
-        if self.trained_by:  # Ctrl+C here would quit this app, not stop that run
-            return f"Being trained by another process ({self.trained_by}); it can only be watched here for now."
-        return "Training. Ctrl+C: stop and save · Esc: back to the list (training goes on)"
+        if self.trained_by and self.silent_for is not None:
+            return f"No word from {self.trained_by} for {self.silent_for:.0f} s: busy, frozen or gone?"
+        if self.trained_by and not self.can_stop:  # Ctrl+C here quits this app; it cannot reach that run
+            return f"Trained by {self.trained_by}, another machine: it can only be watched here."
+        if self.trained_by:
+            return f"Trained by {self.trained_by}. Ctrl+C: ask it to stop and save · Esc: back to the list"
+        return "Training. Ctrl+C: stop and save · b: continue in background · Esc: back"
 
 
 def format_duration(seconds: float | None) -> str:

@@ -1,9 +1,11 @@
 """The app's one training at a time: starting or resuming it, its worker, its events on its
-screen, and stopping it (Ctrl+C, twice to quit at once; q asks; a signal waits for the save)."""
+screen, stopping it (Ctrl+C, twice to quit at once; q asks; a signal waits for the save), and
+handing it over to a background process (a key, the quit dialog, or the terminal going away)."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,11 +17,12 @@ from textual.app import App
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.errors import describe_error
 from savi_tui.core.experiments import Experiment, ExperimentState, read_experiment_info
+from savi_tui.core.follow import RunFollower
 from savi_tui.tui.messages import TrainingEnded, TrainingEvent
 from savi_tui.tui.run_state import RunView
-from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.error import ErrorScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
+from savi_tui.tui.screens.quit_training import LEAVE, QuitTrainingScreen
 from savi_tui.tui.screens.training import TrainingScreen
 
 DOUBLE_PRESS_SECONDS = 3.0  # a second Ctrl+C within this quits at once
@@ -35,6 +38,10 @@ class ActiveRun:
     trainer: object | None = None
     stop_requested_at: float | None = None
     quit_when_saved: bool = False
+    hand_over: bool = False  # once saved, it goes on in a background process
+    quit_after_hand_over: bool = False
+    handed_over: bool = False
+    outcome: str | None = None  # "finished", "stopped" or "failed", once done
     done: threading.Event = field(default_factory=threading.Event)
 
     def request_stop(self) -> None:
@@ -59,6 +66,7 @@ class TrainingSession:
         self.active_run: ActiveRun | None = None  # the last one started, live or not
         self.hard_quit = False  # the second Ctrl+C: the process must not wait for the trainer
         self.loop: asyncio.AbstractEventLoop | None = None  # the app's, once it runs: for the signal path
+        self.exit_reason: str | None = None  # "hangup", "terminate", "interrupt": why the process is ending
         self._runs = 0
 
     @property
@@ -130,9 +138,11 @@ class TrainingSession:
                 trainer.request_stop()
             outcome = trainer.run()
         except BaseException as error:
+            run.outcome = "failed"
             run.done.set()
             self.app.post_message(TrainingEnded(run.run_id, "failed", describe_error(error)))
             raise
+        run.outcome = outcome
         run.done.set()
         self.app.post_message(TrainingEnded(run.run_id, outcome))
         return outcome
@@ -190,9 +200,8 @@ class TrainingSession:
             self.show()
             return
         view = RunView.from_info(info)
-        if info.state == ExperimentState.RUNNING:
-            view.trained_by = Experiment(info.path).lock().holder()
-        self.app.push_screen(TrainingScreen(view))
+        follower = RunFollower(Experiment(info.path)) if info.state == ExperimentState.RUNNING else None
+        self.app.push_screen(TrainingScreen(view, follower))
 
     def event(self, message: TrainingEvent) -> None:
         """Fold a trainer's event into the run's view and its screen."""
@@ -214,7 +223,12 @@ class TrainingSession:
         if message.outcome == "failed" and view.state != "failed":
             view.state, view.error = "failed", message.error
             view.log.append(f"Failed: {message.error}")
-        if message.outcome == "stopped":
+        if message.outcome == "stopped" and run.hand_over:
+            self._continue_in_background(run)
+            if run.quit_after_hand_over:
+                self.exit(0)
+                return
+        elif message.outcome == "stopped":
             self.app.notify(f"Saved {view.name} {view.saved_where()}. r resumes.", title="Stopped")
         elif message.outcome == "finished":
             self.app.notify(f"{view.name} finished.", title="Training")
@@ -254,37 +268,91 @@ class TrainingSession:
             screen.refresh_all()
 
     def quit(self) -> None:
-        """q / Ctrl+Q: while training, ask, then save before quitting."""
+        """q / Ctrl+Q: while training, ask: leave it training in the background, or stop and save."""
         run = self.run
         if run is None:
             self.exit(0)
             return
         if run.stop_requested_at is not None:
-            run.quit_when_saved = True
+            run.quit_when_saved = not run.hand_over
+            run.quit_after_hand_over = run.hand_over
             self.app.notify("Quitting once the run is saved…")
             return
 
-        def answered(yes: bool | None) -> None:
-            if not yes:
+        def answered(answer: str | None) -> None:
+            if answer is None:
                 return
             if not run.live:
                 self.exit(0)
-                return
-            run.quit_when_saved = True
-            self._stop(run)
+            elif answer == LEAVE:
+                self.hand_over(then_quit=True)
+            else:
+                run.quit_when_saved = True
+                self._stop(run)
 
-        self.app.push_screen(
-            ConfirmScreen(
-                "Quit while training",
-                f"{run.view.name} is training.\n\nStop after this batch, save, and quit?",
-                yes_label="Save & quit",
-                no_label="Keep training",
-            ),
-            answered,
-        )
+        self.app.push_screen(QuitTrainingScreen(run.view.name), answered)
+
+    # -- handing over --------------------------------------------------------
+
+    def hand_over(self, then_quit: bool = False) -> None:
+        """Stop after this batch, save, and go on in a background process (which this app then follows)."""
+        run = self.run
+        if run is None:
+            self.app.notify("Nothing of this app is training.", severity="warning")
+            return
+        run.hand_over, run.quit_after_hand_over = True, then_quit
+        run.request_stop()
+        if run.view.live:
+            run.view.state = "stopping"
+        self.app.notify("Saving, then it goes on in the background…", title="Continuing in the background")
+        screen = self._run_screen(run)
+        if screen is not None:
+            screen.refresh_all()
+
+    def _continue_in_background(self, run: ActiveRun) -> None:
+        from savi_tui.core.run_control import resume_in_background
+
+        experiment = Experiment(self.experiments_root / run.view.name)
+        process = resume_in_background(experiment, self.experiments_root, self.datasets_root)
+        run.handed_over = True
+        run.view.state = "starting"
+        run.view.log.append(f"Saved {run.view.saved_where()}; goes on in the background (pid {process.pid}).")
+        self.app.notify(f"{run.view.name} goes on in the background (pid {process.pid}).", title="Handed over")
+        screen = self._run_screen(run)
+        if screen is not None and not run.quit_after_hand_over:
+            screen.follow(RunFollower(experiment, expect_start=True))
+            screen.refresh_all()
+
+    def stop_from_outside(self) -> None:
+        """Another process asked this app's training to stop and save (``savi-tui stop``, another app)."""
+        run = self.run
+        if run is not None and run.stop_requested_at is None:
+            self._stop(run)
+            self.app.notify("Another process asked this training to stop and save.", title="Stopping")
+
+    def finish_for_exit(self, on_hangup: str) -> int | None:
+        """After the app has exited: a run still training (the terminal or the browser tab went away)
+        is stopped and saved, and goes on in the background unless ``on_hangup`` is "stop".
+        Returns the background process's pid, if one was started."""
+        run = self.active_run
+        if run is None or self.hard_quit or run.handed_over:
+            return None
+        if run.live:
+            self.exit_reason = self.exit_reason or "closed"
+            run.request_stop()
+            run.done.wait(SIGNAL_SAVE_TIMEOUT)
+        went_away = self.exit_reason in ("hangup", "closed") and on_hangup == "continue"
+        if run.outcome != "stopped" or not (went_away or run.hand_over):
+            return None
+        from savi_tui.core.run_control import resume_in_background
+
+        experiment = Experiment(self.experiments_root / run.view.name)
+        run.handed_over = True
+        return resume_in_background(experiment, self.experiments_root, self.datasets_root).pid
 
     def stop_for_signal(self, signum: int) -> None:
         """SIGTERM / SIGHUP / SIGINT, in the main thread: request the stop, wait (bounded) for the save, exit."""
+        self.exit_reason = {signal.SIGHUP: "hangup", signal.SIGTERM: "terminate"}.get(signum, "interrupt")
         run = self.run
         if run is not None:
             run.request_stop()

@@ -91,7 +91,7 @@ async def test_the_detail_pane_follows_the_highlighted_row(tmp_path):
         assert "best epoch 8" in str(app.screen.query_one("#detail-metrics", Static).content)
         await pilot.press("up")
         assert len(chart.history) == 3 and chart.best_epoch == 3
-        assert "r: resume at epoch 4 batch 40" in str(app.screen.query_one("#detail-metrics", Static).content)
+        assert "r resumes in epoch 4 at batch 40 of 938" in str(app.screen.query_one("#detail-metrics", Static).content)
 
 
 async def test_delete_asks_first_and_cancel_keeps_the_folder(tmp_path):
@@ -199,20 +199,24 @@ async def test_ctrl_c_with_no_training_quits(tmp_path):
     assert app.return_code == 0
 
 
-async def test_an_experiment_another_process_trains_is_shown_as_watch_only(tmp_path):
+async def test_a_run_trained_on_another_machine_can_only_be_watched(tmp_path):
     from savi_tui.core.experiments import Experiment
+    from savi_tui.core.lock import LockHolder
 
     root = tmp_path / "e"
     path = make_experiment(root, "elsewhere", epochs_done=1, epochs_planned=5)
     lock = Experiment(path).lock()
-    with lock:  # held as a `savi-tui train` in another process would hold it
+    with lock:  # held as a `savi-tui train` on another host of a shared home would hold it
+        lock.path.write_text(LockHolder(4242, "gpu-node-7", "x:1", "2026-03-14T12:00:00+00:00").to_json())
         app = make_app(root)
         async with app.run_test(size=(80, 24)) as pilot:
             await loaded(pilot)
-            assert str(app.screen.query_one("#experiments", DataTable).get_row("elsewhere")[1]) == "running"
+            state = str(app.screen.query_one("#experiments", DataTable).get_row("elsewhere")[1])
+            assert state.startswith("running pid 4242")
             await pilot.press("enter")
             assert isinstance(app.screen, TrainingScreen)
+            await pilot.pause()
             status = str(app.screen.query_one("#run-status", Static).render())
-            assert "another process" in status and lock.holder() in status and "Ctrl+C" not in status
+            assert "pid 4242 host gpu-node-7, another machine" in status and "Ctrl+C" not in status
             assert app.screen.active_bindings["ctrl+c"].binding.action == "quit_idle"  # no "Stop & save"
             assert not app.screen.check_action("resume", ())

@@ -11,11 +11,10 @@ import pytest
 from tui_helpers import FC_MODEL_SUMMARY, FC_SUMMARY, live_view, make_app, make_experiment, make_four_experiments
 
 from savi_tui.core.models import ModelSummary
-from savi_tui.tui.run_state import RunView
-from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.error import ErrorScreen
 from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.export import ExportScreen
+from savi_tui.tui.screens.quit_training import QuitTrainingScreen
 from savi_tui.tui.screens.summary import SummaryScreen
 from savi_tui.tui.screens.training import TrainingScreen
 from savi_tui.tui.training_session import ActiveRun
@@ -152,18 +151,10 @@ def test_an_opened_experiment_shows_its_history(snap_compare, experiments):
     assert snap_compare(experiments_app(experiments), terminal_size=(120, 40), run_before=open_it)
 
 
-def test_confirm_is_the_only_way_to_quit_while_training(snap_compare, experiments):
+def test_quitting_while_training_asks_whether_to_leave_it_training_or_stop_it(snap_compare, experiments):
     async def ask_to_quit(pilot):
         await until_listed(pilot)
-        view = RunView("2026-03-14_150926_ModelConvNet", model="ModelConvNet", epochs=10)
-        await pilot.app.push_screen(
-            ConfirmScreen(
-                "Quit while training",
-                f"{view.name} is training.\n\nStop after this batch, save, and quit?",
-                yes_label="Save & quit",
-                no_label="Keep training",
-            )
-        )
+        await pilot.app.push_screen(QuitTrainingScreen("2026-03-14_150926_ModelConvNet"))
 
     make_experiment(experiments, "placeholder")
     assert snap_compare(make_app(experiments), terminal_size=(80, 24), run_before=ask_to_quit)

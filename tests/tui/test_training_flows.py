@@ -14,11 +14,11 @@ from savi_tui.core.config import TrainConfig
 from savi_tui.core.experiments import read_experiment_info
 from savi_tui.core.progress import read_progress
 from savi_tui.core.runs import new_run
-from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.error import ErrorScreen
 from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.export import ExportScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
+from savi_tui.tui.screens.quit_training import QuitTrainingScreen
 from savi_tui.tui.screens.training import TrainingScreen
 from savi_tui.tui.widgets.loss_chart import LossChart
 
@@ -144,10 +144,10 @@ async def test_q_while_training_asks_and_keep_training_keeps_it(tmp_path, tiny_m
     async with app.run_test(size=(80, 24)) as pilot:
         run = await start_training(pilot, epochs=50)
         await pilot.press("q")
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, QuitTrainingScreen)
         await pilot.press("n")
         assert isinstance(app.screen, TrainingScreen) and run.live and run.stop_requested_at is None
-        await pilot.press("ctrl+q", "y")
+        await pilot.press("ctrl+q", "s")  # stop & save
         await wait_for(pilot, lambda: app.return_code is not None, what="the app to exit after saving")
         assert not run.live and run.view.state == "stopped"
     assert app.return_code == 0 and not app.training.hard_quit

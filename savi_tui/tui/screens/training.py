@@ -1,9 +1,15 @@
-"""A training as it happens (or an experiment as it stands): curves, progress, epochs, events."""
+"""A training as it happens (or an experiment as it stands): curves, progress, epochs, events.
+
+The run is this app's own (the app folds its events into the view), or another process's,
+which the screen follows from its experiment folder in a worker of its own.
+"""
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -11,7 +17,10 @@ from textual.screen import Screen
 from textual.widgets import Header, Label, RichLog, Static
 
 from savi_tui.core import events as ev
-from savi_tui.tui.messages import ExportExperiment, ResumeExperiment
+from savi_tui.core.errors import ExperimentError
+from savi_tui.core.experiments import read_experiment_info
+from savi_tui.core.follow import RunFollower
+from savi_tui.tui.messages import ContinueInBackground, ExportExperiment, ResumeExperiment, RunFollowed
 from savi_tui.tui.run_state import STATE_LABELS, RunView, format_duration
 from savi_tui.tui.state_styles import STATE_STYLES
 from savi_tui.tui.textual_fixes import Footer, ProgressBar
@@ -21,6 +30,8 @@ from savi_tui.tui.widgets.loss_chart import LossChart
 # Seconds between redraws of the progress bars, ETAs and the chart, all in one frame, however
 # fast the trainer's events come: each frame holds the GIL that the training thread needs.
 REDRAW_INTERVAL = 1.0
+FOLLOW_INTERVAL = 0.25  # seconds between looks at a followed run's log: well within a second of the trainer
+REPLAY_AT_ONCE = 20  # more events than this in one look (a history opened mid-run): one redraw for all
 
 
 class TrainingScreen(Screen):
@@ -32,11 +43,20 @@ class TrainingScreen(Screen):
         Binding(
             "s", "summary", "Summary", tooltip="Model summary (torchinfo) of this experiment", id="training.summary"
         ),
+        Binding(
+            "b",
+            "background",
+            "Background",
+            tooltip="Save, and go on training in a background process that outlives this app",
+            id="training.background",
+        ),
     ]
 
-    def __init__(self, view: RunView) -> None:
+    def __init__(self, view: RunView, follower: RunFollower | None = None) -> None:
         super().__init__()
         self.view = view
+        self.follower = follower
+        self._gone_told = False  # the followed trainer's end (without a word) is in the log
         self._chart_dirty = True
         self._progress_dirty = True  # the view changed since the progress was last drawn
         self._bindings_state: str | None = None  # the state the footer's keys were last shown for
@@ -64,6 +84,88 @@ class TrainingScreen(Screen):
     def on_mount(self) -> None:
         self.refresh_all()
         self.set_interval(REDRAW_INTERVAL, self._redraw_what_is_due)
+        if self.follower is not None:
+            self.follow(self.follower)
+
+    # -- following another process's run ------------------------------------
+
+    def follow(self, follower: RunFollower) -> None:
+        """Show the run ``follower`` reads, as its trainer (any process) writes it."""
+        self.follower = follower
+        self._say_who_trains()
+        self._follow_worker()
+
+    def _say_who_trains(self) -> None:
+        holder = self.follower.holder()
+        self.view.trained_by = holder.describe() if holder else "another process"
+        self.view.can_stop = holder is not None and holder.is_alive_here()
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def _follow_worker(self) -> None:
+        from textual.worker import get_current_worker
+
+        worker, follower = get_current_worker(), self.follower
+        told_end = False
+        while not worker.is_cancelled:
+            update = follower.poll()
+            told_end = told_end and not update.restarted
+            if update.events or update.restarted or update.problem or update.silent_for or update.ended > told_end:
+                told_end = update.ended
+                self.post_message(RunFollowed(update))
+            time.sleep(FOLLOW_INTERVAL)
+
+    def on_run_followed(self, message: RunFollowed) -> None:
+        update, view = message.update, self.view
+        if update.restarted or (update.events and self._gone_told):
+            self._gone_told = False  # a new run of it began (a hand-over, a resume elsewhere)
+            self._say_who_trains()
+        for event in update.events:
+            view.apply(event)
+            if len(update.events) <= REPLAY_AT_ONCE:
+                self.update_from(event)
+        if len(update.events) > REPLAY_AT_ONCE:
+            self.refresh_all()
+        if update.problem and (not view.log or view.log[-1] != update.problem):
+            view.log.append(update.problem)
+        view.silent_for = update.silent_for
+        if update.ended and not self._gone_told:
+            self._gone_told = True
+            self._ended()
+        self._update_status()
+        self._write_log()
+
+    def _ended(self) -> None:
+        """The followed trainer let go of the run: say how, and show it as it now stands on disk."""
+        view, who = self.view, self.view.trained_by
+        view.trained_by, view.can_stop, view.silent_for = None, False, None
+        if self.follower.ended_cleanly():
+            return
+        info = read_experiment_info(self.follower.experiment.path)
+        view.state, view.error = str(info.state), info.problem
+        view.log.append(
+            f"{who} stopped reporting and let go of the run (killed?). Its last save: {info.position.describe()}."
+        )
+
+    def stop_followed_run(self) -> None:
+        """Ctrl+C on a followed run of this host: ask its trainer to stop after its batch and save."""
+        from savi_tui.core.run_control import request_stop
+
+        if self.view.state == "stopping":
+            self.notify(f"Still waiting for {self.view.trained_by} to save. q quits this app; the run is not affected.")
+            return
+        try:
+            holder = request_stop(self.follower.experiment)
+        except ExperimentError as error:
+            self.notify(str(error), title="Not stopped", severity="error")
+            return
+        self.view.state = "stopping"
+        self.view.log.append(f"Asked {holder.describe()} to stop after its batch and save.")
+        self.refresh_all()
+
+    @property
+    def stoppable_here(self) -> bool:
+        """A followed run whose trainer a stop request from this app can reach."""
+        return self.follower is not None and self.view.can_stop and self.view.live
 
     def on_screen_resume(self) -> None:
         self.refresh_all()
@@ -76,6 +178,8 @@ class TrainingScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "resume":
             return self.view.state in ("stopped", "interrupted")
+        if action == "background":  # this app's own training only
+            return self.follower is None and self.view.state == "running"
         return True
 
     # -- updates from the training session -----------------------------------
@@ -159,6 +263,9 @@ class TrainingScreen(Screen):
         if self.view.live:
             self.notify("Training goes on; t in the list comes back here.", timeout=3)
         self.app.pop_screen()
+
+    def action_background(self) -> None:
+        self.post_message(ContinueInBackground())
 
     def action_resume(self) -> None:
         self.post_message(ResumeExperiment(self.view.name))

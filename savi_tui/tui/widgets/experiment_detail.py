@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -28,6 +30,14 @@ def config_text(config: dict) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def running_text(info, now: float) -> str:
+    """Who trains a running experiment, and when it last said something."""
+    who = info.holder.describe() if info.holder else "another process"
+    if info.last_report is None:
+        return f"trained by {who}"
+    return f"trained by {who}, last report {max(0, now - info.last_report):.0f} s ago"
+
+
 def metrics_text(info) -> Text:
     """The state, the best epoch's metrics, and what to do next."""
     text = Text()
@@ -41,8 +51,9 @@ def metrics_text(info) -> Text:
     else:
         text.append("no finished epoch yet\n")
     if info.state == ExperimentState.INTERRUPTED:
-        where = f"epoch {info.epochs_done + 1}" + (f" batch {info.batch_idx}" if info.batch_idx else "")
-        text.append(f"r: resume at {where}\n", style="yellow")
+        text.append(f"r resumes {info.position.describe()}\n", style="yellow")
+    if info.state == ExperimentState.RUNNING:
+        text.append(running_text(info, time.time()) + "\n", style=STATE_STYLES.get(info.state, ""))
     if info.problem:
         text.append(info.problem, style="red")
     return text
