@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +78,20 @@ def start_run(root, datasets, cfg, *, name: str = "run", stop_when=None):
 
     trainer = new_run(cfg, root=root, name=name, datasets_root=datasets, on_event=on_event)
     return trainer, seen
+
+
+def start_cli_training(root, datasets, name="run", epochs=500):
+    """``savi-tui train`` in a process of its own; returns it once it holds the experiment."""
+    argv = [sys.executable, "-m", "savi_tui", "train", "-n", name, "-ne", str(epochs), "-bs", "8"]
+    argv += ["-ep", str(root), "--datasets-root", str(datasets), "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    from savi_tui.core.experiments import Experiment
+
+    experiment = Experiment(root / name)
+    deadline = time.monotonic() + 60
+    while not (experiment.events_path.exists() and experiment.is_running()):
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "the training did not start"
+        time.sleep(0.05)
+    return process, experiment

@@ -12,25 +12,10 @@ import pytest
 
 from savi_tui.core import events as ev
 from savi_tui.core.errors import ExperimentError
-from savi_tui.core.experiments import Experiment
 from savi_tui.core.follow import RunFollower
 from savi_tui.core.lock import LockHolder, process_start
 from savi_tui.core.run_control import request_stop, wait_until_released
-
-
-def start_cli_training(root, datasets, name="run", epochs=500):
-    """``savi-tui train`` in a process of its own; returns it once it holds the experiment."""
-    argv = [sys.executable, "-m", "savi_tui", "train", "-n", name, "-ne", str(epochs), "-bs", "8"]
-    argv += ["-ep", str(root), "--datasets-root", str(datasets), "--device", "cpu"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    experiment = Experiment(root / name)
-    deadline = time.monotonic() + 60
-    while not (experiment.events_path.exists() and experiment.is_running()):
-        assert process.poll() is None, process.stderr.read().decode()
-        assert time.monotonic() < deadline, "the training did not start"
-        time.sleep(0.05)
-    return process, experiment
+from tests.conftest import start_cli_training
 
 
 def follow_until(follower, predicate, timeout=60.0):

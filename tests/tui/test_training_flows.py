@@ -8,7 +8,7 @@ import time
 
 import pytest
 from textual.widgets import Input, Static
-from tui_helpers import FIXED_NOW, make_app, make_experiment, wait_for
+from tui_helpers import NAME, make_app, make_experiment, open_form, start_training, wait_for
 
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.experiments import read_experiment_info
@@ -21,32 +21,6 @@ from savi_tui.tui.screens.new_experiment import NewExperimentScreen
 from savi_tui.tui.screens.quit_training import QuitTrainingScreen
 from savi_tui.tui.screens.training import TrainingScreen
 from savi_tui.tui.widgets.loss_chart import LossChart
-
-NAME = FIXED_NOW.strftime("%Y-%m-%d_%H%M%S") + "_ModelFullyConnected"
-
-
-async def open_form(pilot, **values) -> NewExperimentScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ExperimentsScreen) and pilot.app.screen.loaded)
-    await pilot.press("n")
-    screen = pilot.app.screen
-    assert isinstance(screen, NewExperimentScreen)
-    for field, value in values.items():
-        screen.query_one(f"#{field}", Input).value = str(value)
-    return screen
-
-
-async def start_training(pilot, epochs: int, batch_size: int = 16):
-    """New experiment with the generated name → Start; returns once batches are flowing."""
-    await open_form(pilot, epochs=epochs, batch_size=batch_size)
-    await pilot.press("ctrl+s")
-    app = pilot.app
-    assert isinstance(app.screen, TrainingScreen)
-    await wait_for(
-        pilot,
-        lambda: app.training.active_run.view.state == "running" and app.training.active_run.view.batch >= 1,
-        what="the first batches",
-    )
-    return app.training.active_run
 
 
 @pytest.fixture

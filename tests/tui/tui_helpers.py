@@ -8,12 +8,17 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+from textual.widgets import Input
+
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.events import EpochRecord
 from savi_tui.core.experiments import create_experiment
 from savi_tui.core.models import ModelSummary, SummaryRow
 from savi_tui.core.progress import Progress, write_progress
 from savi_tui.tui.app import SaviApp
+from savi_tui.tui.screens.experiments import ExperimentsScreen
+from savi_tui.tui.screens.new_experiment import NewExperimentScreen
+from savi_tui.tui.screens.training import TrainingScreen
 from savi_tui.tui.training_session import ActiveRun
 
 FIXED_NOW = datetime(2026, 3, 14, 15, 9, 26)
@@ -161,9 +166,6 @@ def live_view(stopped: bool = False):
 async def live_training_screen(experiments_root: Path, size: tuple[int, int] = (80, 24)):
     """The app showing ``live_view()`` as its one training, with no thread behind it: post
     ``TrainingEvent(run.run_id, ...)`` to play the trainer. Yields ``(app, pilot, run)``."""
-    from savi_tui.tui.screens.experiments import ExperimentsScreen
-    from savi_tui.tui.screens.training import TrainingScreen
-
     app = make_app(experiments_root)
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
@@ -173,3 +175,30 @@ async def live_training_screen(experiments_root: Path, size: tuple[int, int] = (
             yield app, pilot, run
         finally:
             run.done.set()
+
+
+NAME = FIXED_NOW.strftime("%Y-%m-%d_%H%M%S") + "_ModelFullyConnected"  # what the form generates
+
+
+async def open_form(pilot, **values) -> NewExperimentScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ExperimentsScreen) and pilot.app.screen.loaded)
+    await pilot.press("n")
+    screen = pilot.app.screen
+    assert isinstance(screen, NewExperimentScreen)
+    for field, value in values.items():
+        screen.query_one(f"#{field}", Input).value = str(value)
+    return screen
+
+
+async def start_training(pilot, epochs: int, batch_size: int = 16):
+    """New experiment with the generated name → Start; returns once batches are flowing."""
+    await open_form(pilot, epochs=epochs, batch_size=batch_size)
+    await pilot.press("ctrl+s")
+    app = pilot.app
+    assert isinstance(app.screen, TrainingScreen)
+    await wait_for(
+        pilot,
+        lambda: app.training.active_run.view.state == "running" and app.training.active_run.view.batch >= 1,
+        what="the first batches",
+    )
+    return app.training.active_run
