@@ -145,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("name")
     stop = commands.add_parser("stop", parents=[roots], help="ask a running experiment to stop and save")
     stop.add_argument("name")
+    serve = commands.add_parser("serve", parents=[roots], help="the app in a web browser, on localhost")
+    serve.add_argument("--port", type=_whole_number, default=8000, help="port on localhost (default 8000)")
+    serve.add_argument(
+        "--on-hangup",
+        choices=HANGUP_CHOICES,
+        default=argparse.SUPPRESS,
+        help="a tab that closes while it trains: continue in the background (default) or stop",
+    )
 
     commands.add_parser("list", parents=[roots], help="list experiments and their state")
     show = commands.add_parser("show", parents=[roots], help="an experiment's config, epochs and metrics")
@@ -174,7 +182,7 @@ def _roots(args) -> tuple[Path, Path]:
 
 
 # the commands (None: the app) that read the experiments root; train checks it can write there too
-_READ_EXPERIMENTS = (None, "train", "list", "show", "export", "watch", "stop")
+_READ_EXPERIMENTS = (None, "train", "list", "show", "export", "watch", "stop", "serve")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,12 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         from savi_tui.tui.app import run_app
 
         return run_app(experiments_root=experiments_root, datasets_root=datasets_root, on_hangup=args.on_hangup)
-    from savi_tui import cli_runs, cli_train
+    from savi_tui import cli_runs, cli_train, serve
 
     handler = {
         "train": cli_train.train,
         "watch": cli_runs.watch,
         "stop": cli_runs.stop,
+        "serve": serve.serve,
         "list": _list,
         "show": _show,
         "export": _export,
