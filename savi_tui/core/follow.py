@@ -35,13 +35,13 @@ class RunFollower:
         experiment: Experiment,
         *,
         expect_start: bool = False,
-        stale_after: float = STALE_SECONDS,
+        stale_after: float | None = None,
         clock=time.monotonic,
     ) -> None:
         """``expect_start``: the trainer is still to come (a hand-over): no end before it has begun."""
         self.experiment = experiment
         self.reader = RunLogReader(experiment.events_path)
-        self.stale_after = stale_after
+        self.stale_after = STALE_SECONDS if stale_after is None else stale_after
         self.clock = clock
         self.last_heard = self.created = clock()
         self.waiting_for_start = expect_start

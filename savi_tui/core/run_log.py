@@ -29,9 +29,11 @@ MAX_BYTES = 8 * 1024 * 1024
 class RunLogWriter:
     """The trainer's side: ``write(event)`` for every event, in the training thread."""
 
-    def __init__(self, path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, max_bytes: int = MAX_BYTES, progress_interval: float = PROGRESS_LOG_INTERVAL
+    ) -> None:
         self.path = Path(path)
-        self.max_bytes = max_bytes
+        self.max_bytes, self.progress_interval = max_bytes, progress_interval
         self._fd: int | None = None
         self._size = 0
         self._last_progress = 0.0
@@ -50,7 +52,7 @@ class RunLogWriter:
             self._started, self._history, self._best = event, list(event.history), event.best_epoch
         elif isinstance(event, ev.BatchProgress):
             now = time.monotonic()
-            if now - self._last_progress < PROGRESS_LOG_INTERVAL and event.batch < event.batches:
+            if now - self._last_progress < self.progress_interval and event.batch < event.batches:
                 return
             self._last_progress = now
         elif isinstance(event, ev.EpochFinished):

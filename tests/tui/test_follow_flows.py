@@ -11,6 +11,8 @@ from tui_helpers import NAME, make_app, start_training, wait_for
 
 from savi_tui.core import events as ev
 from savi_tui.core.experiments import Experiment, read_experiment_info
+from savi_tui.core.follow import RunFollower
+from savi_tui.tui.run_state import RunView
 from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.training import TrainingScreen
 from tests.conftest import start_cli_training
@@ -132,3 +134,34 @@ def test_the_log_of_a_followed_run_is_events_from_its_start(tmp_path, tiny_mnist
     events = RunLogReader(experiment.events_path).read().events
     kinds = [type(e).__name__ for e in events if not isinstance(e, ev.BatchProgress)]
     assert kinds[0] == "RunStarted" and kinds[-1] == "Finished" and kinds.count("EpochFinished") == 2
+
+
+@pytest.fixture
+def held_elsewhere(tmp_path):
+    """An experiment whose lock a trainer on another host holds (a shared home), with its events so far."""
+    from tui_helpers import LIVE_NAME, live_events, make_experiment, write_event_log
+
+    from savi_tui.core.lock import LockHolder
+
+    path = make_experiment(tmp_path / "e", LIVE_NAME, model="ModelConvNet", epochs_done=5, epochs_planned=10)
+    write_event_log(path / "events.jsonl", live_events())
+    lock = Experiment(path).lock()
+    with lock:
+        lock.path.write_text(LockHolder(4242, "gpu-node-7", "x:1", "2026-03-14T12:00:00+00:00").to_json())
+        yield path
+
+
+async def test_a_damaged_event_log_is_read_around_and_the_screen_says_what_it_could_not_read(held_elsewhere):
+    log = held_elsewhere / "events.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:10]) + "\x00\x01 not an event\n" + "".join(lines[10:]) + lines[3][:25])
+    app = make_app(held_elsewhere.parent)
+    async with app.run_test(size=(100, 30)) as pilot:
+        info = read_experiment_info(held_elsewhere)
+        screen = TrainingScreen(RunView.from_info(info), RunFollower(Experiment(held_elsewhere)))
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.view.batch == 68, what="the events around the damage")
+        assert len(screen.view.history) == 5 and "1 line(s) of events.jsonl could not be read" in screen.view.log
+        log.write_text(lines[0])  # truncated (say, by hand): the screen starts over from what is there
+        await wait_for(pilot, lambda: screen.view.batch == 0 and screen.view.epoch == 1, what="the restart")
+        assert "another machine" in status_of(screen)

@@ -5,6 +5,7 @@ Update after a deliberate change of the looks: pytest tests/tui/test_snapshots.p
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,48 @@ def test_quitting_while_training_asks_whether_to_leave_it_training_or_stop_it(sn
 
     make_experiment(experiments, "placeholder")
     assert snap_compare(make_app(experiments), terminal_size=(80, 24), run_before=ask_to_quit)
+
+
+def _held_by_another_host(root: Path) -> Path:
+    """An experiment a trainer on another host holds, with its events so far in events.jsonl."""
+    from tui_helpers import LIVE_NAME, live_events, write_event_log
+
+    path = make_experiment(root, LIVE_NAME, model="ModelConvNet", epochs_done=5, epochs_planned=10)
+    write_event_log(path / "events.jsonl", live_events())
+    return path
+
+
+class _StoppedClock:
+    """A follower's clock: the log is read at time 0, and after that 12 s have always passed."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        return 0.0 if self.calls <= 2 else 12.0
+
+
+@pytest.mark.parametrize("silent", [False, True], ids=["followed", "silent"])
+@pytest.mark.parametrize("size", SIZES)
+def test_a_run_of_another_process_followed_live_or_gone_silent(snap_compare, experiments, size, silent):
+    from savi_tui.core.experiments import Experiment, read_experiment_info
+    from savi_tui.core.follow import RunFollower
+    from savi_tui.core.lock import LockHolder
+    from savi_tui.tui.run_state import RunView
+
+    path = _held_by_another_host(experiments)
+    lock = Experiment(path).lock()
+
+    async def follow_it(pilot):
+        await until_listed(pilot)
+        clock = _StoppedClock() if silent else time.monotonic
+        follower = RunFollower(Experiment(path), clock=clock)
+        await pilot.app.push_screen(TrainingScreen(RunView.from_info(read_experiment_info(path)), follower))
+        while pilot.app.screen.view.batch != 68 or (silent and pilot.app.screen.view.silent_for is None):
+            await pilot.pause(0.05)
+        await pilot.pause(0.6)  # past one chart-throttle tick
+
+    with lock:
+        lock.path.write_text(LockHolder(4242, "gpu-node-7", "x:1", "2026-03-14T12:00:00+00:00").to_json())
+        assert snap_compare(make_app(experiments), terminal_size=size, run_before=follow_it)

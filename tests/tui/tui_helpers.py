@@ -141,25 +141,47 @@ FC_MODEL_SUMMARY = ModelSummary(
 )
 
 
+LIVE_NAME = "2026-03-14_150926_ModelConvNet"
+
+
+def live_events(stopped: bool = False) -> list:
+    """A run's events up to its 6th of 10 epochs, its best at epoch 4 (and its stop, if ``stopped``)."""
+    from savi_tui.core import events as ev
+
+    name = LIVE_NAME
+    events = [ev.RunStarted(name, "ModelConvNet", "cpu", 10, 1, 0, 118, 60000, 10000)]
+    for record in history(5, best=4):
+        events.append(ev.CheckpointSaved(f"{name}/status.pkl", ev.Position(record.epoch, 118, 118)))
+        if record.epoch <= 4:
+            events.append(ev.BestUpdated(f"{name}/best.pkl", record.epoch, record.test_loss))
+        events.append(ev.EpochFinished(record, record.epoch <= 4, min(record.epoch, 4)))
+    for batch in range(4, 72, 4):
+        events.append(ev.BatchProgress(6, batch, 118, 0.16 - 0.0004 * batch + 0.01 * (batch % 3), 21_500.0))
+    if stopped:
+        events.append(ev.CheckpointSaved(f"{name}/status.pkl", ev.Position(6, 68, 118)))
+        events.append(ev.Stopped(ev.Position(6, 68, 118), f"savi-tui train --resume {name}"))
+    return events
+
+
 def live_view(stopped: bool = False):
     """A run in its 6th of 10 epochs, its best at epoch 4, as the trainer's events would leave it."""
-    from savi_tui.core import events as ev
     from savi_tui.tui.run_state import RunView
 
-    name = "2026-03-14_150926_ModelConvNet"
-    view = RunView(name, model="ModelConvNet", dataset="mnist", epochs=10)
-    view.apply(ev.RunStarted(name, "ModelConvNet", "cpu", 10, 1, 0, 118, 60000, 10000))
-    for record in history(5, best=4):
-        view.apply(ev.CheckpointSaved(f"{name}/status.pkl", ev.Position(record.epoch, 118, 118)))
-        if record.epoch <= 4:
-            view.apply(ev.BestUpdated(f"{name}/best.pkl", record.epoch, record.test_loss))
-        view.apply(ev.EpochFinished(record, record.epoch <= 4, min(record.epoch, 4)))
-    for batch in range(4, 72, 4):
-        view.apply(ev.BatchProgress(6, batch, 118, 0.16 - 0.0004 * batch + 0.01 * (batch % 3), 21_500.0))
-    if stopped:
-        view.apply(ev.CheckpointSaved(f"{name}/status.pkl", ev.Position(6, 68, 118)))
-        view.apply(ev.Stopped(ev.Position(6, 68, 118), f"savi-tui train --resume {name}"))
+    view = RunView(LIVE_NAME, model="ModelConvNet", dataset="mnist", epochs=10)
+    for event in live_events(stopped):
+        view.apply(event)
     return view
+
+
+def write_event_log(path: Path, events: list) -> None:
+    """``events.jsonl`` as a trainer writes it (every progress event kept)."""
+    from savi_tui.core.run_log import RunLogWriter
+
+    writer = RunLogWriter(path, progress_interval=0.0)  # keep each one: a test's events are not a second apart
+    writer.start()
+    for event in events:
+        writer.write(event)
+    writer.close()
 
 
 @asynccontextmanager
