@@ -21,6 +21,9 @@ app         images/s of the same training shown live by the Textual app
             (headless, run_test) over images/s without it (in the main thread, as
             the CLI trains), each in a fresh process, alternating; and how long a
             key takes to answer while it trains.
+follow      what following a run costs it: images/s with 0 and 3 ``savi-tui watch``
+            followers, alternating; the share of an epoch spent writing events.jsonl;
+            and how soon a follower has an event the trainer wrote (bench_follow.py).
 startup     time until ``savi-tui --help`` has printed, and until the app's first
             frame (headless run_test, from process start); whether torch was imported.
 gpu         on a CUDA device (else "not measured"): the course pipeline's images/s
@@ -48,7 +51,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("throughput", "tta", "app", "startup", "gpu")
+SECTIONS = ("throughput", "tta", "app", "follow", "startup", "gpu")
 TARGET_ACCURACY = 0.99
 COURSE_BATCH = 512
 
@@ -555,6 +558,10 @@ def report(results: dict) -> str:
                     f"| key answer while training (median / max of {app['key_presses']}) | | "
                     f"{app['key_median_ms']:.0f} / {app['key_max_ms']:.0f} ms | | ≤ 100 ms {ok} |"
                 )
+    if results.get("follow"):
+        from bench_follow import report_rows
+
+        lines += report_rows(results["follow"])
     start = results.get("startup")
     if start:
         ok = "✓" if start["help"] <= 0.5 and not start["help_torch"] else "✗"
@@ -663,6 +670,10 @@ def main(argv: list[str] | None = None) -> int:
             results["tta"] = tta
         elif section == "app":
             results["app"] = section_app(datasets, repeats)
+        elif section == "follow":
+            from bench_follow import section_follow
+
+            results["follow"] = section_follow(datasets, repeats)
         elif section == "startup":
             results["startup"] = section_startup(datasets, repeats)
         elif section == "gpu":
