@@ -30,6 +30,9 @@ gpu         on a CUDA device (else "not measured"): the course pipeline's images
             there, 10 epochs of ModelConvNet with the default recipe (training
             seconds, and the epochs' seconds with evaluation and checkpoints), and
             the fast recipe's time to 99 %.
+machine     ModelConvNet's training against this machine's own float32 matmul rate, from
+            the model's FLOPs (torch's FlopCounterMode), and a profile of one epoch per
+            phase and per layer (bench_machine.py).
 
 Everything is measured, nothing is estimated, except the one line that says so:
 the course pipeline's own time to 99 % (epochs needed × its measured seconds
@@ -51,7 +54,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("throughput", "tta", "app", "follow", "startup", "gpu")
+SECTIONS = ("machine", "throughput", "tta", "app", "follow", "startup", "gpu")
 TARGET_ACCURACY = 0.99
 COURSE_BATCH = 512
 
@@ -558,6 +561,10 @@ def report(results: dict) -> str:
                     f"| key answer while training (median / max of {app['key_presses']}) | | "
                     f"{app['key_median_ms']:.0f} / {app['key_max_ms']:.0f} ms | | ≤ 100 ms {ok} |"
                 )
+    if results.get("machine"):
+        from bench_machine import report_rows as machine_rows
+
+        lines += machine_rows(results["machine"])
     if results.get("follow"):
         from bench_follow import report_rows
 
@@ -601,6 +608,12 @@ def _tta_cell(r: dict) -> str:
     return f"{r['wall_seconds']:.1f} s (epoch {r['reached_epoch']}, {100 * accuracy:.2f} %)"
 
 
+def _machine(datasets: Path) -> dict:
+    from bench_machine import section_machine
+
+    return section_machine(datasets, lambda cfg: trainer_images_per_second(cfg, datasets))
+
+
 def _plan(plan: list[str]) -> tuple:
     side, model, warmup, batches, fraction = plan
     return side, model, int(warmup), int(batches), float(fraction)
@@ -635,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
             "gpu": lambda: child_gpu(datasets),
             "first-frame": lambda: child_first_frame(datasets, args.started),
             "rate": lambda: child_rate(datasets, *_plan(args.plan)),
+            "machine": lambda: _machine(datasets),
         }[args.child]()
         print(json.dumps(answer))
         return 0
@@ -657,7 +671,9 @@ def main(argv: list[str] | None = None) -> int:
     for section in sections:
         started = time.perf_counter()
         print(f"[{section}]", file=sys.stderr)
-        if section == "throughput":
+        if section == "machine":
+            results["machine"] = child("machine", datasets)
+        elif section == "throughput":
             results["throughput"] = section_throughput(datasets, repeats, args.quick)
         elif section == "tta":
             tta = {"fast": child("tta", datasets, "--recipe", "fast")}

@@ -1,4 +1,8 @@
-"""The CLI's view of a training: a rich progress bar and one line per epoch."""
+"""The CLI's view of a training: a rich progress bar and one line per epoch.
+
+The terminal may go away under it (the SSH connection drops): its first failed write makes it
+quiet for good, so that the training, called back from here, never fails for want of a screen.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from savi_tui.core import events as ev
 class TrainingProgress:
     """Consumes trainer events (called in the thread that runs the trainer)."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, *, refresh_per_second: float = 10) -> None:
         self.console = console or Console(stderr=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -22,6 +26,7 @@ class TrainingProgress:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=self.console,
+            refresh_per_second=refresh_per_second,
             transient=True,  # at the end the epoch lines and the outcome are the last words, not the bars
         )
         self.run_task = None
@@ -33,14 +38,28 @@ class TrainingProgress:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        self._quietly(self.progress.stop)
 
     def note_stopping(self, signal_name: str) -> None:
-        self.console.print(
-            f"[yellow]{signal_name}: stopping after this batch and saving… (again to exit at once)[/yellow]"
+        self._quietly(
+            self.console.print,
+            f"[yellow]{signal_name}: stopping after this batch and saving… (again to exit at once)[/yellow]",
         )
 
     def handle(self, event: ev.Event) -> None:
+        self._quietly(self._show, event)
+
+    def _quietly(self, write, *args) -> None:
+        try:
+            write(*args)
+        except OSError:  # no terminal any more: say nothing from now on
+            self.console.quiet = True
+            try:
+                self.progress.stop()
+            except OSError:
+                pass
+
+    def _show(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
             self._started(event)
         elif isinstance(event, ev.BatchProgress):

@@ -10,6 +10,7 @@ from savi_tui.core import events as ev
 from savi_tui.core.errors import ExperimentError
 
 POLL_SECONDS = 0.25
+WATCH_REFRESH = 2  # redraws a second
 STOP_WAIT_SECONDS = 120.0  # a save takes well under a second; a loaded machine may need far more
 
 
@@ -25,7 +26,7 @@ def watch(args, experiments_root: Path, datasets_root: Path) -> int:
         raise ExperimentError(f"experiment {args.name} is not running; savi-tui show {args.name} says where it stands")
     follower = RunFollower(experiment)
     holder = follower.holder()
-    progress = TrainingProgress()
+    progress = TrainingProgress(refresh_per_second=WATCH_REFRESH)  # a viewer: light on the trainer's CPUs
     who = holder.describe() if holder else "another process"
     progress.console.print(f"Following {args.name}, trained by {who}. Ctrl+C leaves the watcher; the run goes on.")
     said_silent = False

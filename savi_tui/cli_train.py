@@ -33,10 +33,10 @@ def train(args, experiments_root: Path, datasets_root: Path) -> int:
         with progress:
             outcome = trainer.run()
     except (OSError, SaviError) as error:
-        print(f"savi-tui: error: training stopped: {error}", file=sys.stderr)
+        _say(f"savi-tui: error: training stopped: {error}")
         return 1
     except Exception as error:  # e.g. a RuntimeError inside torch.save: the last good files stay
-        print(f"savi-tui: error: training stopped: {describe_error(error)}", file=sys.stderr)
+        _say(f"savi-tui: error: training stopped: {describe_error(error)}")
         return 1
     finally:
         for signum, handler in previous.items():
@@ -51,6 +51,7 @@ def train(args, experiments_root: Path, datasets_root: Path) -> int:
 
 def _trainer(args, experiments_root: Path, datasets_root: Path, on_event):
     """The run the flags ask for, every check done (and a new experiment created)."""
+    from savi_tui.cli_model_options import model_options_from_flags, refuse_model_flags_on_resume
     from savi_tui.core.experiments import latest_resumable
 
     resume_name = args.resume or (args.name if args.resume_training else None)
@@ -62,12 +63,14 @@ def _trainer(args, experiments_root: Path, datasets_root: Path, on_event):
     if resume_name is not None:
         from savi_tui.core.runs import resume_run
 
+        refuse_model_flags_on_resume(args)
         return resume_run(resume_name, epochs=args.num_epochs, device=args.device, **common)
     from savi_tui.core.runs import new_run
 
     defaults = recipe_defaults(args.recipe)
     config = TrainConfig(
         model=args.model,
+        model_options=model_options_from_flags(args, args.model),
         dataset="folder" if args.dataset_folder else args.dataset,
         data_folder=str(Path(args.dataset_folder).resolve()) if args.dataset_folder else None,
         batch_size=_given(args.batch_size, defaults["batch_size"]),

@@ -169,3 +169,34 @@ def test_a_lock_naming_a_pid_that_now_belongs_to_another_process_is_never_signal
         stranger.kill()
         process.kill()
         process.wait(30)
+
+
+def test_a_terminal_that_goes_away_under_savi_tui_train_hands_the_run_over(tmp_path, datasets, reference):
+    """The SSH connection drops: writes to the terminal fail (EIO), then SIGHUP comes. The run
+    saves, a background process takes it over, and it ends as if it had never stopped."""
+    import pty
+
+    root = tmp_path / "e"
+    main, child = pty.openpty()
+    os.set_blocking(main, False)
+    process = new_training(root, datasets, stdin=child, stdout=child, stderr=child, start_new_session=True)
+    os.close(child)
+    experiment = Experiment(root / "run")
+    try:
+        deadline = time.monotonic() + 90
+        while not (experiment.events_path.exists() and logged(experiment, ev.EpochFinished) >= 1):
+            assert time.monotonic() < deadline, "no epoch"
+            try:
+                os.read(main, 65536)  # a terminal is read, or its writer blocks
+            except BlockingIOError:
+                pass
+            time.sleep(0.02)
+    finally:
+        os.close(main)  # the terminal is gone: every write to it fails from now on
+    time.sleep(0.3)
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(60) == 128 + signal.SIGHUP
+    finish(root, datasets, experiment)
+    assert read_experiment_info(experiment.path).problem is None  # no "Input/output error" recorded
+    assert "resuming at epoch" in (experiment.path / "train.log").read_text()
+    assert_same_state(load_checkpoint(experiment.status_path), load_checkpoint(reference.status_path))
