@@ -24,6 +24,8 @@ app         images/s of the same training shown live by the Textual app
 follow      what following a run costs it: images/s with 0 and 3 ``savi-tui watch``
             followers, alternating; the share of an epoch spent writing events.jsonl;
             and how soon a follower has an event the trainer wrote (bench_follow.py).
+study       a root of 1,000 generated experiments: the app's list, a filter, a sort and
+            ``savi-tui list``; the keys of a comparison of 20 runs (bench_study.py).
 startup     time until ``savi-tui --help`` has printed, and until the app's first
             frame (headless run_test, from process start); whether torch was imported.
 gpu         on a CUDA device (else "not measured"): the course pipeline's images/s
@@ -54,7 +56,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("machine", "throughput", "tta", "app", "follow", "startup", "gpu")
+SECTIONS = ("machine", "throughput", "tta", "app", "follow", "study", "startup", "gpu")
 TARGET_ACCURACY = 0.99
 COURSE_BATCH = 512
 
@@ -569,6 +571,10 @@ def report(results: dict) -> str:
         from bench_follow import report_rows
 
         lines += report_rows(results["follow"])
+    if results.get("study"):
+        from bench_study import report_rows as study_rows
+
+        lines += study_rows(results["study"])
     start = results.get("startup")
     if start:
         ok = "✓" if start["help"] <= 0.5 and not start["help_torch"] else "✗"
@@ -690,6 +696,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench_follow import section_follow
 
             results["follow"] = section_follow(datasets, repeats)
+        elif section == "study":
+            from bench_study import section_study
+
+            results["study"] = section_study(min(repeats, 3))
         elif section == "startup":
             results["startup"] = section_startup(datasets, repeats)
         elif section == "gpu":

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from savi_tui import __version__
+from savi_tui.cli_compare import add_compare_parser
+from savi_tui.cli_model_options import add_model_option_flags
 from savi_tui.core.config import DATASETS, DEVICES, OPTIMIZERS, RECIPES, TrainConfig
 from savi_tui.core.errors import SaviError
 from savi_tui.core.models import MODELS
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     course, fast = recipe_defaults("default"), recipe_defaults("fast")
     train = commands.add_parser("train", parents=[roots], help="train a model (Ctrl+C saves and stops)")
     train.add_argument("-m", "--model", default=_DEFAULTS.model, help=f"one of: {', '.join(MODELS)}")
+    add_model_option_flags(train, {int: _whole_number, float: _real_number})
     train.add_argument("-n", "--name", help="experiment name (default: date, time and model)")
     train.add_argument(
         "-bs",
@@ -113,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", choices=[d for d in DATASETS if d != "folder"], default=_DEFAULTS.dataset)
     train.add_argument("-df", "--dataset_folder", metavar="DIR", help="the course's folder of JPGs instead")
     train.add_argument("--seed", type=_whole_number, default=_DEFAULTS.seed)
+    train.add_argument(
+        "--seeds",
+        metavar="SEEDS",
+        help="repeat with these seeds (0-4 or 0,3,7): a group NAME-s0, NAME-s3, ..., queued for the background runner",
+    )
     train.add_argument(
         "--device", choices=DEVICES, help=f"{_DEFAULTS.device} (default), cpu or cuda; on resume, moves the run"
     )
@@ -155,13 +163,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("list", parents=[roots], help="list experiments and their state")
+    add_compare_parser(commands, roots)
     show = commands.add_parser("show", parents=[roots], help="an experiment's config, epochs and metrics")
     show.add_argument("name")
+    show.add_argument("--errors", action="store_true", help="also the largest confusions (4 → 9: 12)")
     export = commands.add_parser("export", parents=[roots], help="export an experiment's model to ONNX")
     export.add_argument("name")
     export.add_argument("--checkpoint", choices=("best", "status"), default="best")
     summary = commands.add_parser("summary", help="torchinfo summary of a model")
     summary.add_argument("model", help=f"one of: {', '.join(MODELS)}")
+    add_model_option_flags(summary, {int: _whole_number, float: _real_number})
+    queue = commands.add_parser("queue", help="the queue of planned runs and its background runner")
+    queue_commands = queue.add_subparsers(dest="queue_command", metavar="COMMAND", parser_class=_Parser, required=True)
+    queue_commands.add_parser("list", parents=[roots], help="the queued runs in order, with their state")
+    queue_add = queue_commands.add_parser("add", parents=[roots], help="queue existing experiments (to resume them)")
+    queue_add.add_argument("names", nargs="+", metavar="NAME")
+    queue_cancel = queue_commands.add_parser("cancel", parents=[roots], help="cancel a planned run (its folder stays)")
+    queue_cancel.add_argument("name")
+    queue_move = queue_commands.add_parser("move", parents=[roots], help="reorder a planned run")
+    queue_move.add_argument("name")
+    queue_move.add_argument("where", choices=("up", "down", "first", "last"))
+    queue_run = queue_commands.add_parser("run", parents=[roots], help="train the planned runs one at a time")
+    queue_run.add_argument("--detach", action="store_true", help="run in the background")
     data = commands.add_parser("data", help="dataset tools")
     data_commands = data.add_subparsers(dest="data_command", metavar="COMMAND", parser_class=_Parser, required=True)
     data_import = data_commands.add_parser(
@@ -182,7 +205,7 @@ def _roots(args) -> tuple[Path, Path]:
 
 
 # the commands (None: the app) that read the experiments root; train checks it can write there too
-_READ_EXPERIMENTS = (None, "train", "list", "show", "export", "watch", "stop", "serve")
+_READ_EXPERIMENTS = (None, "train", "list", "show", "export", "watch", "stop", "serve", "queue", "compare")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,14 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         from savi_tui.tui.app import run_app
 
         return run_app(experiments_root=experiments_root, datasets_root=datasets_root, on_hangup=args.on_hangup)
-    from savi_tui import cli_runs, cli_train, serve
+    from savi_tui import cli_compare, cli_queue, cli_runs, cli_train, serve
 
     handler = {
         "train": cli_train.train,
         "watch": cli_runs.watch,
         "stop": cli_runs.stop,
         "serve": serve.serve,
+        "queue": cli_queue.queue,
         "list": _list,
+        "compare": cli_compare.compare,
         "show": _show,
         "export": _export,
         "summary": _summary,
@@ -217,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args, experiments_root, datasets_root)
     except SaviError as error:
         print(f"savi-tui: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:  # a folder that cannot be written, a disk that is full: one line, not a traceback
+        where = f": {error.filename}" if error.filename else ""
+        print(f"savi-tui: error: {error.strerror or error}{where}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
@@ -268,6 +297,7 @@ def _show(args, experiments_root: Path, datasets_root: Path) -> int:
     from rich.table import Table
 
     from savi_tui.core.experiments import open_experiment, read_experiment_info
+    from savi_tui.core.models import describe_options
 
     experiment = open_experiment(experiments_root, args.name)
     info = read_experiment_info(experiment.path)
@@ -275,7 +305,8 @@ def _show(args, experiments_root: Path, datasets_root: Path) -> int:
     console.print(f"[bold]{info.name}[/bold]  {info.state}  ({experiment.path})")
     if info.problem:
         console.print(f"[red]{info.problem}[/red]")
-    console.print("config: " + ", ".join(f"{k}={v}" for k, v in info.config.items()))
+    console.print("config: " + ", ".join(f"{k}={v}" for k, v in info.config.items() if k != "model_options"))
+    console.print(f"model: {describe_options(info.model, info.config.get('model_options'))}", markup=False)
     epochs = Table(title="epochs")
     for column in ("epoch", "train loss", "test loss", "accuracy", "F1", "seconds", ""):
         epochs.add_column(column, justify="right")
@@ -319,6 +350,10 @@ def _show(args, experiments_root: Path, datasets_root: Path) -> int:
         if not p.name.startswith(".") and ".prev." not in p.name and not p.name.endswith(".sha256")
     )
     console.print("files: " + ", ".join(files))
+    if args.errors:
+        from savi_tui.cli_metrics import print_largest_confusions
+
+        print_largest_confusions(console, statistics)
     return 0
 
 
@@ -333,10 +368,11 @@ def _export(args, experiments_root: Path, datasets_root: Path) -> int:
 
 
 def _summary(args, experiments_root: Path, datasets_root: Path) -> int:
-    from savi_tui.core.models import check_model_name, model_summary
+    from savi_tui.cli_model_options import model_options_from_flags
+    from savi_tui.core.models import model_summary
 
-    check_model_name(args.model)
-    print(model_summary(args.model))
+    options = model_options_from_flags(args, args.model)  # the model's name checked too
+    print(model_summary(args.model, options))
     return 0
 
 

@@ -24,6 +24,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def train(args, experiments_root: Path, datasets_root: Path) -> int:
     from savi_tui.cli_progress import TrainingProgress
 
+    if args.seeds is not None:
+        return _queue_group(args, experiments_root, datasets_root)
     progress = TrainingProgress()
     trainer = _trainer(args, experiments_root, datasets_root, progress.handle)
     if args.detach:
@@ -51,7 +53,7 @@ def train(args, experiments_root: Path, datasets_root: Path) -> int:
 
 def _trainer(args, experiments_root: Path, datasets_root: Path, on_event):
     """The run the flags ask for, every check done (and a new experiment created)."""
-    from savi_tui.cli_model_options import model_options_from_flags, refuse_model_flags_on_resume
+    from savi_tui.cli_model_options import refuse_model_flags_on_resume
     from savi_tui.core.experiments import latest_resumable
 
     resume_name = args.resume or (args.name if args.resume_training else None)
@@ -67,8 +69,15 @@ def _trainer(args, experiments_root: Path, datasets_root: Path, on_event):
         return resume_run(resume_name, epochs=args.num_epochs, device=args.device, **common)
     from savi_tui.core.runs import new_run
 
+    return new_run(_new_config(args), name=args.name, **common)
+
+
+def _new_config(args) -> TrainConfig:
+    """The settings the flags give a new experiment."""
+    from savi_tui.cli_model_options import model_options_from_flags
+
     defaults = recipe_defaults(args.recipe)
-    config = TrainConfig(
+    return TrainConfig(
         model=args.model,
         model_options=model_options_from_flags(args, args.model),
         dataset="folder" if args.dataset_folder else args.dataset,
@@ -82,7 +91,28 @@ def _trainer(args, experiments_root: Path, datasets_root: Path, on_event):
         device=_given(args.device, TrainConfig().device),
         recipe=args.recipe,
     )
-    return new_run(config, name=args.name, **common)
+
+
+def _queue_group(args, experiments_root: Path, datasets_root: Path) -> int:
+    """``--seeds``: one experiment per seed, queued for the background runner (started if none runs)."""
+    from savi_tui.core.queue_runner import RUNNER_LOG, start_runner_if_needed
+    from savi_tui.core.seed_groups import create_group, parse_seeds
+
+    if args.resume or args.resume_training:
+        raise ExperimentError("--seeds makes a new group and cannot resume; to queue one: savi-tui queue add NAME")
+    seeds = parse_seeds(args.seeds)
+    config, roots = _new_config(args), {"root": experiments_root, "datasets_root": datasets_root}
+    experiments = create_group(config, seeds, name=args.name, **roots)
+    group, where = experiments[0].read_config().group, _roots_flags(experiments_root, datasets_root)
+    pid = start_runner_if_needed(experiments_root, datasets_root)
+    runner = f"a background runner (pid {pid})" if pid is not None else "the queue runner already running"
+    print(
+        f"queued group {group}: {', '.join(e.name for e in experiments)}; {runner} trains them one at a time.\n"
+        f"  the queue:   savi-tui queue list{where}\n"
+        f"  follow one:  savi-tui watch {experiments[0].name}{where}   (or open savi-tui)\n"
+        f"  its output:  {experiments_root / RUNNER_LOG}"
+    )
+    return 0
 
 
 def _given(value, default):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from savi_tui.core.errors import ConfigError
-from savi_tui.core.models import check_model_name
+from savi_tui.core.models import check_model_name, resolve_options
 
 DATASETS = ("mnist", "fashion-mnist", "kmnist", "folder")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -27,6 +27,10 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     recipe: str = "default"
+    # the network's options that differ from its defaults (models.py); {} (or absent, in an
+    # older config.json) is the default network
+    model_options: dict = field(default_factory=dict)
+    group: str | None = None  # the name of the group of seeds this run belongs to
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,7 +47,7 @@ class TrainConfig:
         values = {}
         for name, value in data.items():
             expected = _TYPES[name]
-            if value is None and name == "data_folder":
+            if value is None and name in ("data_folder", "group"):
                 values[name] = None
             elif expected is float and isinstance(value, int) and not isinstance(value, bool):
                 values[name] = float(value)
@@ -57,6 +61,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         check_model_name(self.model)
+        resolve_options(self.model, self.model_options)
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
         if self.dataset == "folder" and not self.data_folder:
@@ -89,6 +94,8 @@ _TYPES = {
     "seed": int,
     "device": str,
     "recipe": str,
+    "model_options": dict,
+    "group": str,
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from savi_tui.core.models import describe_variant
+
 
 def format_modified(timestamp: float, now: datetime) -> str:
     """Compact: "16:14" today, "11-27 16:14" this year, "2025-11-27" before."""
@@ -49,6 +51,54 @@ def experiment_row(info, now: datetime | None = None, *, partial_epoch: bool = F
         "loss": f"{info.best_test_loss:.4f}" if info.best_test_loss is not None else "-",
         "f1": f"{info.f1:.4f}" if info.f1 is not None else "-",
         "modified": modified,
-        "model": info.model.removeprefix("Model") or info.model,
+        "model": describe_variant(info.model, (getattr(info, "config", None) or {}).get("model_options")),
         "dataset": info.dataset,
     }
+
+
+def group_row(group, now: datetime | None = None) -> dict[str, str]:
+    """The columns of a ``GroupInfo`` (and "acc", for its detail): its members' state, and the mean ±
+    standard deviation of the best test loss, global F1 and accuracy of those with a finished epoch.
+    The list has no accuracy column: with one label per image the global (micro) F1 is the accuracy."""
+
+    def spread_text(found, percent: bool = False) -> str:
+        if found is None:
+            return "-"
+        return found.describe(4, percent=percent).replace(" ± ", "±").replace(" %", "%")
+
+    if now is None:
+        modified = time.strftime("%m-%d %H:%M", time.localtime(group.modified))
+    else:
+        modified = format_modified(group.modified, now)
+    return {
+        "name": f"{group.name} (n={group.n})",
+        "state": group.state_text(),
+        "epochs": f"{group.epochs_done}/{group.epochs_planned}",
+        "best": "-",
+        "loss": spread_text(group.loss_spread),
+        "f1": spread_text(group.f1_spread),
+        "acc": spread_text(group.accuracy, percent=True),
+        "modified": modified,
+        "model": variants.pop() if len(variants := {_variant(m) for m in group.members}) == 1 else "mixed",
+        "dataset": group.dataset,
+    }
+
+
+def _variant(info) -> str:
+    return describe_variant(info.model, (info.config or {}).get("model_options"))
+
+
+def group_text(group) -> str:
+    """A group in a few short lines (the detail pane is 20 columns): n, its state, and each figure as
+    mean±standard deviation."""
+    row = group_row(group)
+    return "\n".join(
+        [
+            f"group of {group.n}",
+            group.state_text(),
+            f"acc  {row['acc']}",
+            f"F1   {row['f1']}",
+            f"loss {row['loss']}",
+            "+ shows the runs",
+        ]
+    )

@@ -24,6 +24,7 @@ from savi_tui.core.errors import CheckpointError, ConfigError, ExperimentError
 from savi_tui.core.events import EpochRecord, Position
 from savi_tui.core.lock import ExperimentLock, LockHolder
 from savi_tui.core.progress import Progress, read_progress
+from savi_tui.core.queue import QUEUE_FILE, RunQueue
 
 EXPERIMENTS_ENV = "SAVI_EXPERIMENTS"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -36,6 +37,7 @@ class ExperimentState(str, Enum):
     INTERRUPTED = "interrupted"
     RUNNING = "running"  # some process holds the lock
     CORRUPT = "corrupt"
+    QUEUED = "queued"  # waiting in the root's queue (core/queue.py) for the runner
 
     __str__ = str.__str__  # "complete", not "ExperimentState.COMPLETE", in f-strings and str()
     __format__ = str.__format__
@@ -235,11 +237,16 @@ def list_experiments(root: str | os.PathLike | None = None) -> list[ExperimentIn
     root = Path(root) if root is not None else default_experiments_root()
     if not root.is_dir():
         return []
-    return [
+    infos = [
         read_experiment_info(entry)
         for entry in sorted(root.iterdir())
         if entry.is_dir() and not entry.name.startswith(".") and (entry / "config.json").exists()
     ]
+    queued = RunQueue(root).planned_names()  # read once for the whole listing
+    for info in infos:
+        if info.name in queued and info.state == ExperimentState.INTERRUPTED:
+            info.state = ExperimentState.QUEUED.value
+    return infos
 
 
 def latest_resumable(root: str | os.PathLike | None = None) -> str | None:
@@ -251,6 +258,10 @@ def latest_resumable(root: str | os.PathLike | None = None) -> str | None:
 def folder_signature(root: str | os.PathLike) -> tuple:
     """Names and modification times of the experiment folders and their files: a cheap change check."""
     signature = []
+    try:  # the queue says which experiments are queued
+        signature.append(("", os.stat(Path(root) / QUEUE_FILE).st_mtime_ns, ()))
+    except OSError:
+        pass
     try:
         folders = sorted(os.scandir(root), key=lambda entry: entry.name)
     except OSError:

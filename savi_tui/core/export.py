@@ -52,10 +52,11 @@ def export_onnx(experiment: Experiment, checkpoint: str = "best") -> ExportResul
     if not source.exists():
         raise ExportError(f"experiment {experiment.name} has no checkpoint yet: train at least one epoch first")
     state = load_checkpoint(source)
-    model = create_model(state.model_name)
+    config = experiment.read_config()
+    model = create_model(state.model_name, config.model_options)  # the experiment's variant
     load_model_weights(model, state.model_state_dict, source)
     # every exported model takes [0, 1] images; a recipe's normalization goes inside the graph
-    model = for_raw_images(experiment.read_config(), model).eval()
+    model = for_raw_images(config, model).eval()
     data = _to_onnx_bytes(model, torch)
     _check(data)
     batch_sizes = (1, 7)

@@ -7,6 +7,8 @@ per-class figures.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 def confusion_matrix(labels, predictions, num_classes: int = 10):
     """``[num_classes, num_classes]`` int64 tensor counting (true, predicted) pairs."""
@@ -52,3 +54,34 @@ def statistics_from_confusion(confusion: list[list[int]]) -> dict:
         "examples": total,
         "confusion_matrix": [list(map(int, row)) for row in confusion],
     }
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """``count`` images of ``true`` were predicted as ``predicted``; ``share`` of all the ``true`` images."""
+
+    true: int
+    predicted: int
+    count: int
+    share: float
+
+    def describe(self, with_share: bool = False) -> str:
+        line = f"{self.true} → {self.predicted}: {self.count}"
+        return f"{line} ({self.share * 100:.1f} % of the {self.true}s)" if with_share else line
+
+
+def largest_confusions(confusion: list[list[int]], limit: int | None = 10) -> list[Confusion]:
+    """The off-diagonal cells with a count, largest first (ties: by true, then predicted class)."""
+    cells = [
+        Confusion(true, predicted, count, _ratio(count, sum(row)))
+        for true, row in enumerate(confusion)
+        for predicted, count in enumerate(row)
+        if true != predicted and count
+    ]
+    cells.sort(key=lambda cell: (-cell.count, cell.true, cell.predicted))
+    return cells if limit is None else cells[:limit]
+
+
+def support(confusion: list[list[int]]) -> list[int]:
+    """The number of test images of each true class (TP + FN)."""
+    return [sum(row) for row in confusion]

@@ -1,4 +1,5 @@
-"""The networks: classifiers for 1x28x28 images and 10 classes.
+"""The networks: classifiers for 1x28x28 images and 10 classes, each with its options (models.py
+defines their defaults and ranges; with the defaults, each is exactly the course's network).
 
 Activations that carry no parameters are called functionally where the course's
 torchinfo table must not list them (ModelConvNet), so the summary matches its
@@ -11,70 +12,99 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh, "identity": nn.Identity}
+
+
+def _side(blocks: int) -> int:
+    """The image's side after ``blocks`` 2x2 poolings (floor, as MaxPool2d does): 28, 14, 7, 3, 1."""
+    return 28 >> blocks
+
 
 class ModelFullyConnected(nn.Module):
-    """Linear 784→128, Sigmoid, Linear 128→10 (101,770 parameters)."""
+    """Linear 784→128, Sigmoid, Linear 128→10 (101,770 parameters) by default."""
 
-    def __init__(self) -> None:
+    def __init__(self, hidden: int = 128, activation: str = "sigmoid") -> None:
         super().__init__()
-        self.fc1 = nn.Linear(28 * 28, 128)
-        self.sigmoid = nn.Sigmoid()
-        self.fc2 = nn.Linear(128, 10)
+        self.fc1 = nn.Linear(28 * 28, hidden)
+        # named after the activation ("sigmoid" by default, as the course's module is)
+        self._activation = activation
+        setattr(self, activation, _ACTIVATIONS[activation]())
+        self.fc2 = nn.Linear(hidden, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(x.shape[0], -1)
-        return self.fc2(self.sigmoid(self.fc1(x)))
+        return self.fc2(getattr(self, self._activation)(self.fc1(x)))
 
 
 class ModelConvNet(nn.Module):
-    """Two conv+pool blocks and two Linear layers (421,642 parameters)."""
+    """Conv+pool blocks and two Linear layers: by default two blocks of 32 and 64 channels,
+    no BatchNorm, no dropout (421,642 parameters). Block i's modules are conv{i}, bn{i}, pool{i}."""
 
-    def __init__(self) -> None:
+    def __init__(self, blocks: int = 2, channels: int = 32, batchnorm: bool = False, dropout: float = 0.0) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=1)
-        self.pool1 = nn.MaxPool2d(2)
-        self.conv2 = nn.Conv2d(32, 64, kernel_size=3, padding=1)
-        self.pool2 = nn.MaxPool2d(2)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self._blocks, self._batchnorm = blocks, batchnorm
+        channels_in = 1
+        for i in range(1, blocks + 1):
+            channels_out = channels << (i - 1)
+            # a convolution followed by BatchNorm needs no bias: BatchNorm's shift replaces it
+            setattr(self, f"conv{i}", nn.Conv2d(channels_in, channels_out, 3, padding=1, bias=not batchnorm))
+            if batchnorm:
+                setattr(self, f"bn{i}", nn.BatchNorm2d(channels_out))
+            setattr(self, f"pool{i}", nn.MaxPool2d(2))
+            channels_in = channels_out
+        # no Dropout modules at p = 0, so the default table stays the course's
+        self.dropout = nn.Dropout(dropout) if dropout else None
+        self.fc1 = nn.Linear(channels_in * _side(blocks) ** 2, 128)
         self.fc2 = nn.Linear(128, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # relu(pool(x)) is pool(relu(x)) exactly, gradients included (ReLU is monotonic, so the
-        # max sits at the same place), and ReLU then touches a quarter of the values.
-        x = F.relu(self.pool1(self.conv1(x)))
-        x = F.relu(self.pool2(self.conv2(x)))
+        for i in range(1, self._blocks + 1):
+            x = getattr(self, f"conv{i}")(x)
+            if self._batchnorm:
+                x = getattr(self, f"bn{i}")(x)
+            # relu(pool(x)) is pool(relu(x)) exactly, gradients included (ReLU is monotonic, so the
+            # max sits at the same place), and ReLU then touches a quarter of the values.
+            x = F.relu(getattr(self, f"pool{i}")(x))
         x = torch.flatten(x, 1)
-        return self.fc2(F.relu(self.fc1(x)))
+        if self.dropout is not None:
+            x = self.dropout(x)
+        x = F.relu(self.fc1(x))
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.fc2(x)
 
 
-def _conv_block(channels_in: int, channels_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(channels_in, channels_out, kernel_size=3, padding=1, bias=False),
-        nn.BatchNorm2d(channels_out),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(channels_out, channels_out, kernel_size=3, padding=1, bias=False),
-        nn.BatchNorm2d(channels_out),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-    )
+def _conv_block(channels_in: int, channels_out: int, batchnorm: bool = True) -> nn.Sequential:
+    def conv_bn_relu(c_in: int) -> list[nn.Module]:
+        conv = nn.Conv2d(c_in, channels_out, kernel_size=3, padding=1, bias=not batchnorm)
+        return [conv, *([nn.BatchNorm2d(channels_out)] if batchnorm else []), nn.ReLU(inplace=True)]
+
+    return nn.Sequential(*conv_bn_relu(channels_in), *conv_bn_relu(channels_out), nn.MaxPool2d(2))
 
 
 class ModelBetterCNN(nn.Module):
-    """Two double-conv blocks with BatchNorm and ReLU, dropout before the classifier.
+    """Double-conv blocks with BatchNorm and ReLU, dropout before the classifier's Linear layers.
 
-    32 and 64 channels, then Dropout(0.3), Linear 3136→128, ReLU, Dropout(0.3),
-    Linear 128→10: 468,010 parameters (BatchNorm included).
+    By default two blocks of 32 and 64 channels, then Dropout(0.3), Linear 3136→128, ReLU,
+    Dropout(0.3), Linear 128→10: 468,010 parameters (BatchNorm included).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, blocks: int = 2, channels: int = 32, batchnorm: bool = True, dropout: float = 0.3) -> None:
         super().__init__()
-        self.features = nn.Sequential(_conv_block(1, 32), _conv_block(32, 64))
+        widths = [1, *(channels << i for i in range(blocks))]
+        self.features = nn.Sequential(
+            *(_conv_block(c_in, c_out, batchnorm) for c_in, c_out in zip(widths, widths[1:], strict=False))
+        )
+
+        def dropout_layer() -> list[nn.Module]:
+            return [nn.Dropout(dropout)] if dropout else []
+
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Dropout(0.3),
-            nn.Linear(64 * 7 * 7, 128),
+            *dropout_layer(),
+            nn.Linear(widths[-1] * _side(blocks) ** 2, 128),
             nn.ReLU(inplace=True),
-            nn.Dropout(0.3),
+            *dropout_layer(),
             nn.Linear(128, 10),
         )
 

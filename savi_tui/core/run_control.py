@@ -86,3 +86,23 @@ def resume_in_background(
             close_fds=True,
             cwd="/",
         )
+
+
+def start_queue_runner(root: str | os.PathLike, datasets_root: str | os.PathLike) -> subprocess.Popen:
+    """``savi-tui queue run`` in its own session, with no terminal; its output goes to
+    ``.queue-runner.log`` in the experiments root. One that finds a runner already there exits."""
+    from savi_tui.core.queue_runner import RUNNER_LOG
+
+    root = Path(root).resolve()
+    argv = [sys.executable, "-m", "savi_tui", "queue", "run", "-ep", str(root)]
+    argv += ["--datasets-root", str(Path(datasets_root).resolve())]
+    with open(root / RUNNER_LOG, "ab") as log:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives the terminal and the app that started it
+            close_fds=True,
+            cwd="/",
+        )

@@ -23,7 +23,8 @@ from savi_tui.core.errors import CheckpointError, SaviError, describe_error
 from savi_tui.core.experiments import Experiment
 from savi_tui.core.metrics import confusion_matrix, statistics_from_confusion
 from savi_tui.core.models import MODELS, create_model, model_summary
-from savi_tui.core.plots import write_training_plot
+from savi_tui.core.plots import confusion_plot_path, write_confusion_plot, write_training_plot
+from savi_tui.core.predictions import predictions_of_evaluation, predictions_path, write_predictions
 from savi_tui.core.progress import Progress, read_progress, write_progress
 from savi_tui.core.recipes import autocast_dtype, build_optimizer, build_scheduler, input_normalization, label_smoothing
 from savi_tui.core.run_log import RunLogWriter
@@ -144,8 +145,8 @@ class Trainer:
                 state.batch_idx += 1
                 self._report_progress(epoch_idx)
                 self.after_batch()
-            test_loss, confusion = self._evaluate()
-            self._finish_epoch(epoch_idx, test_loss, confusion, time.perf_counter() - self.epoch_started)
+            test_loss, confusion, answers = self._evaluate()
+            self._finish_epoch(epoch_idx, test_loss, confusion, time.perf_counter() - self.epoch_started, answers)
         return self._complete()
 
     def _inputs(self, images):
@@ -162,14 +163,17 @@ class Trainer:
 
         self.model.eval()
         size = len(self.data.test)
-        total, predictions = torch.zeros((), dtype=torch.float64, device=self.device), []
+        total, predictions, confidences = torch.zeros((), dtype=torch.float64, device=self.device), [], []
         with torch.inference_mode():  # float32, large batches, already on the device
             for begin, end in batch_slices(size, EVAL_BATCH_SIZE):
                 logits = self.model(self._inputs(self.test_images[begin:end]))
                 total += F.cross_entropy(logits, self.test_labels[begin:end], reduction="sum")
-                predictions.append(logits.argmax(1))
-        confusion = confusion_matrix(self.data.test.labels, torch.cat(predictions).cpu())
-        return total.item() / size, confusion.tolist()
+                confidence, predicted = logits.softmax(1).max(1)  # for predictions.bin, in the same pass
+                predictions.append(predicted)
+                confidences.append(confidence)
+        predicted, confidence = torch.cat(predictions).cpu(), torch.cat(confidences).float().cpu()
+        confusion = confusion_matrix(self.data.test.labels, predicted)
+        return total.item() / size, confusion.tolist(), (predicted, confidence)
 
     # -- state --------------------------------------------------------------
 
@@ -186,7 +190,7 @@ class Trainer:
         self.label_smoothing = label_smoothing(cfg)
         self.bf16 = autocast_dtype(cfg, device) is not None
         torch.manual_seed(cfg.seed)
-        self.model = create_model(cfg.model).to(device, memory_format=self.memory_format)
+        self.model = create_model(cfg.model, cfg.model_options).to(device, memory_format=self.memory_format)
         if device.type == "cpu":
             route_linear_layers(self.model)  # float32 Linear products on oneDNN (x86)
         self.optimizer = build_optimizer(cfg, self.model)
@@ -197,7 +201,7 @@ class Trainer:
         if self.experiment.status_path.exists():
             self._restore(torch)
         if not self.experiment.summary_path.exists():
-            atomic_write_text(self.experiment.summary_path, model_summary(cfg.model) + "\n")
+            atomic_write_text(self.experiment.summary_path, model_summary(cfg.model, cfg.model_options) + "\n")
 
     def _restore(self, torch) -> None:
         state, fallback_error = load_checkpoint_with_fallback(self.experiment.status_path)
@@ -288,7 +292,7 @@ class Trainer:
                 ev.BatchProgress(epoch_idx + 1, self.state.batch_idx, self.steps, (loss_sum - last_sum) / count, rate)
             )
 
-    def _finish_epoch(self, epoch_idx: int, test_loss: float, confusion, seconds: float) -> None:
+    def _finish_epoch(self, epoch_idx: int, test_loss: float, confusion, seconds: float, answers) -> None:
         statistics = statistics_from_confusion(confusion)
         state = self.state
         record = ev.EpochRecord(
@@ -307,6 +311,7 @@ class Trainer:
             state.best_epoch_idx, state.best_test_loss = epoch_idx, test_loss
             save_checkpoint(self.experiment.best_path, self._checkpoint("best"), keep_previous=True)
             atomic_write_json(self.experiment.statistics_path, self._statistics_document(record, statistics))
+            self._write_best_answers(record.epoch, confusion, *answers)
             self._emit(ev.BestUpdated(str(self.experiment.best_path), record.epoch, test_loss))
         self._save_status()
         self._write_progress(self._progress())
@@ -314,6 +319,14 @@ class Trainer:
         self._emit(ev.EpochFinished(record, is_best, state.best_epoch))
         settle_garbage()  # the first epoch's plot imported matplotlib
         self._last_report = (time.perf_counter(), 0.0, 0)
+
+    def _write_best_answers(self, epoch: int, confusion, predicted, confidence) -> None:
+        """predictions.bin and confusion_matrix.png of the new best, for the gallery and the matrix."""
+        cfg, test, path = self.config, self.data.test, self.experiment.path
+        source = dict(dataset=self.data.name, data_folder=cfg.data_folder, percentage=cfg.percentage, seed=cfg.seed)
+        answers = predictions_of_evaluation(epoch, test.labels, predicted, confidence, test.images, source)
+        write_predictions(predictions_path(path), answers)
+        write_confusion_plot(confusion_plot_path(path), confusion, f"{self.experiment.name}, epoch {epoch}")
 
     def _statistics_document(self, record: ev.EpochRecord, statistics: dict) -> dict:
         return {

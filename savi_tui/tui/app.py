@@ -21,7 +21,8 @@ from textual.worker import Worker
 from savi_tui.core.data import default_datasets_root
 from savi_tui.core.device import keep_freed_memory
 from savi_tui.core.experiments import default_experiments_root, generate_name, open_experiment
-from savi_tui.core.models import ModelSummary
+from savi_tui.core.models import ModelSummary, variant_key
+from savi_tui.core.queue_runner import start_runner_if_needed
 from savi_tui.core.run_control import STOP_REQUEST
 from savi_tui.tui.commands import ScreenActionsProvider
 from savi_tui.tui.job_threads import ThreadPerJobExecutor
@@ -29,7 +30,9 @@ from savi_tui.tui.messages import (
     ContinueInBackground,
     ExportExperiment,
     ExportFinished,
+    GroupQueued,
     OpenExperiment,
+    QueueGroup,
     ResumeExperiment,
     StartTraining,
     SummaryReady,
@@ -91,8 +94,10 @@ class SaviApp(App[int]):
         self.experiments_root = Path(experiments_root) if experiments_root else default_experiments_root()
         self.datasets_root = Path(datasets_root) if datasets_root else default_datasets_root()
         self.clock = clock or datetime.now
-        self.summary_cache: dict[str, ModelSummary] = {}  # from torchinfo only, by model
+        self.summary_cache: dict[str, ModelSummary] = {}  # from torchinfo only, by variant_key
         self.training = TrainingSession(self, self.experiments_root, self.datasets_root)
+        # (root, datasets root) → a new background runner's pid or None; tests put a stand-in here
+        self.start_queue_runner = start_runner_if_needed
 
     def on_mount(self) -> None:
         # thread workers (training, summaries, export) each in a thread that ends with the job:
@@ -102,6 +107,14 @@ class SaviApp(App[int]):
         self.sub_title = str(self.experiments_root)
         self.screen_change_signal.subscribe(self, release_removed_widgets)
         self.push_screen(ExperimentsScreen(self.experiments_root, self.datasets_root, clock=self.clock))
+        self._resume_queue()
+
+    @work(thread=True, group="queue-runner", exit_on_error=False)
+    def _resume_queue(self) -> None:
+        """Queued runs and no runner (after a reboot, say): a background runner takes them up again."""
+        pid = self.start_queue_runner(self.experiments_root, self.datasets_root)
+        if pid is not None:
+            self.call_from_thread(self.notify, f"The queue goes on: a background runner (pid {pid}) trains it.")
 
     # -- keys ----------------------------------------------------------------
 
@@ -151,6 +164,25 @@ class SaviApp(App[int]):
     def on_start_training(self, message: StartTraining) -> None:
         self.training.start(config=message.config, name=message.name)
 
+    def on_queue_group(self, message: QueueGroup) -> None:
+        self.notify(f"Queueing group {message.name}: {len(message.seeds)} runs…", timeout=3)
+        self._queue_group(message.config, message.name, message.seeds)
+
+    @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
+    def _queue_group(self, config, name: str, seeds: list[int]) -> None:
+        from savi_tui.core.seed_groups import create_group
+
+        roots = {"root": self.experiments_root, "datasets_root": self.datasets_root}
+        experiments = create_group(config, seeds, name=name, **roots)
+        pid = self.start_queue_runner(self.experiments_root, self.datasets_root)
+        self.post_message(GroupQueued([e.name for e in experiments], pid))
+
+    def on_group_queued(self, message: GroupQueued) -> None:
+        runner = f"a background runner (pid {message.runner})" if message.runner else "the queue's runner"
+        self.notify(f"Queued {', '.join(message.names)}; {runner} trains them one at a time.", timeout=6)
+        if isinstance(self.screen, NewExperimentScreen):
+            self.pop_screen()
+
     def on_resume_experiment(self, message: ResumeExperiment) -> None:
         self.training.resume(message.name, message.info)
 
@@ -182,24 +214,29 @@ class SaviApp(App[int]):
 
     # -- the model summary ---------------------------------------------------
 
-    def request_summary(self, model: str, reply_to, experiment: str | None = None) -> None:
-        """The torchinfo summary: cached, else the experiment's summary.txt, else torchinfo (imports torch)."""
-        if model in self.summary_cache:
-            reply_to.post_message(SummaryReady(model, self.summary_cache[model]))
+    def request_summary(self, model: str, reply_to, experiment: str | None = None, options: dict | None = None) -> None:
+        """The torchinfo summary of a model, a variant with ``options`` (valid ones): cached, else the
+        experiment's summary.txt, else torchinfo (imports torch). The reply's key is ``variant_key``'s."""
+        key = variant_key(model, options)
+        if key in self.summary_cache:
+            reply_to.post_message(SummaryReady(key, self.summary_cache[key]))
         else:
-            self._load_summary(model, experiment, reply_to)
+            self._load_summary(model, options, experiment, reply_to)
 
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
-    def _load_summary(self, model: str, experiment: str | None, reply_to) -> None:
+    def _load_summary(self, model: str, options: dict | None, experiment: str | None, reply_to) -> None:
         path = self.experiments_root / experiment / "summary.txt" if experiment else None
+        key = variant_key(model, options)
         if path is not None and path.is_file():
             # text only: not cached, so the new-experiment pane still gets torchinfo's rows
             summary = ModelSummary(path.read_text(encoding="utf-8"))
         else:
             from savi_tui.core.models import summarize_model
 
-            summary = self.summary_cache[model] = summarize_model(model)
-        reply_to.post_message(SummaryReady(model, summary))
+            if experiment is not None and options is None:  # no summary.txt: the experiment's own variant
+                options = open_experiment(self.experiments_root, experiment).read_config().model_options
+            summary = self.summary_cache[variant_key(model, options)] = summarize_model(model, options)
+        reply_to.post_message(SummaryReady(key, summary))
 
     def show_summary(self, model: str, experiment: str | None = None) -> None:
         if model not in (None, "?"):

@@ -67,6 +67,30 @@ class ExperimentDeleted(Message):
     name: str
 
 
+@dataclass
+class ComparisonReady(Message):
+    """A core ``Comparison``, its tables' rows (figures, settings, per class) and the noise statements."""
+
+    comparison: Any
+    rows: tuple
+    noise: list
+
+
+@dataclass
+class GroupQueued(Message):
+    """A group's experiments exist and wait in the queue (``names`` in order); ``runner`` is a new runner's pid."""
+
+    names: list
+    runner: int | None
+
+
+@dataclass
+class QueueChanged(Message):
+    """A queued run was cancelled or moved (``what`` says how, for a notification)."""
+
+    what: str
+
+
 # -- from the screens: what the user asked the app to do ----------------------
 
 
@@ -76,6 +100,15 @@ class StartTraining(Message):
 
     config: Any
     name: str
+
+
+@dataclass
+class QueueGroup(Message):
+    """Make a group of ``name`` (one experiment per seed of ``seeds``, ``config`` otherwise) and queue it."""
+
+    config: Any
+    name: str
+    seeds: list
 
 
 @dataclass

@@ -12,4 +12,5 @@ STATE_STYLES = {
     "failed": "bold red",
     "corrupt": "bold red",
     "interrupted": "yellow",
+    "queued": "bright_blue",
 }

@@ -196,6 +196,8 @@ def test_a_terminal_that_goes_away_under_savi_tui_train_hands_the_run_over(tmp_p
     time.sleep(0.3)
     process.send_signal(signal.SIGHUP)
     assert process.wait(60) == 128 + signal.SIGHUP
+    log = experiment.path / "train.log"
+    wait_until(lambda: experiment.is_running() or (log.exists() and "Done." in log.read_text()), what="the hand-over")
     finish(root, datasets, experiment)
     assert read_experiment_info(experiment.path).problem is None  # no "Input/output error" recorded
     assert "resuming at epoch" in (experiment.path / "train.log").read_text()

@@ -100,7 +100,7 @@ def test_the_served_app_lists_trains_shows_it_live_and_hands_over_when_the_tab_c
         page.wait_for(b"No experiments yet")
         page.type("n")
         page.wait_for(b"ModelFullyConnected")
-        page.type("\t\t\t\t", "300", "\t", "8", Keys.CONTROL + "s")  # epochs 300, batch 8: Start
+        page.type("\t" * 6, "300", "\t", "8", Keys.CONTROL + "s")  # past the FC options, name, dataset, recipe
         page.wait_for(b"Training", b"img/s")
         folders = list(root.iterdir())
         experiment = Experiment(folders[0])

@@ -45,7 +45,7 @@ async def test_the_table_lists_every_experiment_with_its_state_and_best_epoch(tm
         table = app.screen.query_one("#experiments", DataTable)
         assert sorted(table_names(app)) == ["broken-run", "mnist-better-cnn", "mnist-convnet", "mnist-fc-baseline"]
         row = dict(zip([c.value for c in table.columns], table.get_row("mnist-fc-baseline"), strict=True))
-        assert (row["epochs"], row["best"], str(row["state"])) == ("10/10", "8", "complete")
+        assert (str(row["epochs"]), str(row["best"]), str(row["state"])) == ("10/10", "8", "complete")
         assert str(table.get_row("mnist-convnet")[1]) == "interrupted"
         assert str(table.get_row("broken-run")[1]) == "corrupt"
         assert table_names(app)[0] == "mnist-better-cnn"  # newest first

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 from tui_helpers import FC_MODEL_SUMMARY, FC_SUMMARY, make_app, wait_for
 
+from savi_tui.core.models import ModelSummary
 from savi_tui.core.recipes import recipe_defaults
 from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
@@ -76,3 +77,78 @@ async def test_widened_to_120_columns_the_summary_pane_shows_torchinfos_whole_te
             "Estimated Total Size (MB): 0.41" in line for line in drawn
         )
         assert pane.max_scroll_x == 0
+
+
+# -- a model's options -------------------------------------------------------
+
+
+def option(screen, model: str, name: str):
+    return screen.query_one(f"#opt-{model}-{name}")
+
+
+def prompt(screen, model: str) -> str:
+    from textual.widgets import OptionList
+
+    return str(screen.query_one("#models", OptionList).get_option(model).prompt)
+
+
+async def test_only_the_highlighted_models_options_are_shown_and_the_config_carries_them(tmp_path):
+    app = make_app(tmp_path / "e")
+    app.summary_cache["ModelConvNet"] = ModelSummary("ConvNet", total_params=421_642)
+    app.summary_cache["ModelConvNet blocks=3 batchnorm=True dropout=0.5"] = ModelSummary("variant")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(pilot)
+        assert option(screen, "ModelFullyConnected", "activation").display
+        assert not option(screen, "ModelConvNet", "blocks").display
+        await pilot.press("down")  # ModelConvNet
+        await pilot.pause()
+        assert option(screen, "ModelConvNet", "blocks").display
+        assert not option(screen, "ModelFullyConnected", "hidden").display
+        assert not option(screen, "ModelBetterCNN", "blocks").display
+        option(screen, "ModelConvNet", "blocks").value = "3"
+        option(screen, "ModelConvNet", "batchnorm").value = True
+        option(screen, "ModelConvNet", "dropout").value = "0.5"
+        await pilot.pause()
+        config = screen.read_config()
+        assert (config.model, config.model_options) == (
+            "ModelConvNet",
+            {"blocks": 3, "batchnorm": True, "dropout": 0.5},
+        )
+
+
+async def test_a_bad_option_gets_the_cores_message_inline_and_starts_nothing(tmp_path):
+    app = make_app(tmp_path / "e")
+    app.summary_cache["ModelConvNet"] = ModelSummary("ConvNet", total_params=421_642)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(pilot)
+        await pilot.press("down")
+        option(screen, "ModelConvNet", "dropout").focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"1.5")
+        await pilot.pause()
+        # drawn on the screen, not scrolled away with the fields: at 80x24 they scroll
+        drawn = " ".join(drawn_lines(screen.query_one("#form-error", Static)))
+        assert "dropout must be a number from 0 to 0.9, got 1.5" in drawn
+        assert screen.read_config() is None
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert pilot.app.screen is screen  # nothing started
+
+
+async def test_changing_an_option_updates_the_summary_pane_and_the_parameter_count(tmp_path):
+    """The real thing: the app's summary worker runs torchinfo on the variant (imports torch)."""
+    from savi_tui.core.models import summarize_model
+
+    expected = summarize_model("ModelConvNet", {"blocks": 3})
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(pilot)
+        await pilot.press("down")
+        pane = screen.query_one("#model-summary", SummaryPane)
+        await wait_for(pilot, lambda: "Total params: 421,642" in pane.text, what="the ConvNet summary")
+        assert "(421,642 params)" in prompt(screen, "ModelConvNet")
+        option(screen, "ModelConvNet", "blocks").focus()
+        await pilot.press("ctrl+a", "ctrl+k", "3")
+        await wait_for(pilot, lambda: pane.text == expected.text, what="the variant's summary")
+        await pilot.pause()
+        assert f"({expected.total_params:,} params)" in prompt(screen, "ModelConvNet")
+        assert "MaxPool2d: 1-6" in pane.drawn

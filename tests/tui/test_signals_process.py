@@ -50,7 +50,8 @@ def hang_up_mid_training(root: Path, datasets: Path, on_hangup: str, epochs: int
     try:
         screen = drain(main, 3.0)
         assert b"No experiments yet" in screen, screen[-500:]
-        for keys in (b"n", b"\t\t\t\t", str(epochs).encode(), b"\t", str(batch).encode(), b"\x13"):  # Ctrl+S: Start
+        # from the model list: hidden units, activation, name, dataset, recipe, then epochs and batch size
+        for keys in (b"n", b"\t" * 6, str(epochs).encode(), b"\t", str(batch).encode(), b"\x13"):  # Ctrl+S: Start
             os.write(main, keys)
             drain(main, 0.4)
         deadline = time.monotonic() + 60

@@ -204,3 +204,117 @@ def test_a_run_of_another_process_followed_live_or_gone_silent(snap_compare, exp
     with lock:
         lock.path.write_text(LockHolder(4242, "gpu-node-7", "x:1", "2026-03-14T12:00:00+00:00").to_json())
         assert snap_compare(make_app(experiments), terminal_size=size, run_before=follow_it)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_metrics_screen_of_a_finished_experiment(snap_compare, experiments, size):
+    from metrics_helpers import make_metrics_experiment
+    from textual_image.widget import HalfcellImage
+
+    from savi_tui.tui.screens.metrics import MetricsScreen
+
+    path = make_metrics_experiment(experiments)
+
+    async def open_metrics(pilot):
+        await until_listed(pilot)
+        await pilot.app.push_screen(MetricsScreen(path, image_class=HalfcellImage))
+        await pilot.pause()
+
+    assert snap_compare(make_app(experiments), terminal_size=size, run_before=open_metrics)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_gallery_of_the_wrong_images_in_half_blocks(snap_compare, experiments, size):
+    from metrics_helpers import make_metrics_experiment
+    from textual_image.widget import HalfcellImage
+
+    from savi_tui.tui.screens.metrics import MetricsScreen
+
+    path = make_metrics_experiment(experiments)
+
+    async def open_gallery(pilot):
+        await until_listed(pilot)
+        await pilot.app.push_screen(MetricsScreen(path, image_class=HalfcellImage))
+        await pilot.press("g")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(experiments), terminal_size=size, run_before=open_gallery)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_new_experiment_with_convnet_options(snap_compare, experiments, size):
+    """ModelConvNet with 3 blocks, BatchNorm and dropout 0.5: its options, its torchinfo summary and count."""
+    from savi_tui.core.models import variant_key
+
+    options = {"blocks": 3, "batchnorm": True, "dropout": 0.5}
+
+    async def choose_a_variant(pilot):
+        await until_listed(pilot)
+        await pilot.press("n", "down")  # ModelConvNet
+        screen = pilot.app.screen
+        screen.query_one("#opt-ModelConvNet-blocks").value = "3"
+        screen.query_one("#opt-ModelConvNet-batchnorm").value = True
+        screen.query_one("#opt-ModelConvNet-dropout").value = "0.5"
+        key = variant_key("ModelConvNet", options)
+        while key not in pilot.app.summary_cache or "(241,770 params)" not in str(
+            screen.query_one("#models").get_option("ModelConvNet").prompt
+        ):
+            await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    app = make_app(experiments)
+    app.summary_cache["ModelFullyConnected"] = FC_MODEL_SUMMARY
+    assert snap_compare(app, terminal_size=size, run_before=choose_a_variant)
+
+
+def study_app(root: Path):
+    """Two groups of three seeds and one single run, as a study leaves them."""
+    from tests.study_helpers import make_group, make_run
+
+    make_group(root, "convnet", [0.9902, 0.9915, 0.9897], epochs=5, minutes=3)
+    make_group(root, "fc-relu", [0.9712, 0.9751, 0.9689], model="ModelFullyConnected", epochs=5, minutes=2)
+    errors = [0, 1, 2, 1, 6, 1, 1, 3, 2, 4]
+    make_run(root, "fc-sigmoid", model="ModelFullyConnected", accuracy=0.9521, epochs=5, errors_per_class=errors)
+    return make_app(root)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_experiments_list_with_a_group_unfolded_and_marks(snap_compare, experiments, size):
+    async def unfold_and_mark(pilot):
+        await until_listed(pilot)
+        await pilot.press("space", "enter")  # mark the group convnet, unfold fc-relu
+        await pilot.press("down", "down", "space")  # mark the member fc-relu-s1
+        await pilot.press("up", "up")
+
+    assert snap_compare(study_app(experiments), terminal_size=size, run_before=unfold_and_mark)
+
+
+@pytest.mark.parametrize("tab", ["figures", "curves"])
+@pytest.mark.parametrize("size", SIZES)
+def test_compare_two_groups_and_a_run(snap_compare, experiments, size, tab):
+    from savi_tui.tui.screens.compare import CompareScreen
+
+    async def compare_them(pilot):
+        await until_listed(pilot)
+        await pilot.press("space", "space", "space", "c")
+        while not (isinstance(pilot.app.screen, CompareScreen) and pilot.app.screen.comparison):
+            await pilot.pause(0.02)
+        if tab == "curves":
+            await pilot.press("3")
+        await pilot.pause()
+
+    assert snap_compare(study_app(experiments), terminal_size=size, run_before=compare_them)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_experiments_list_with_queued_runs(snap_compare, experiments, size):
+    from savi_tui.core.queue import RunQueue
+
+    make_four_experiments(experiments)
+    for minutes, name in ((4, "queued-a"), (5, "queued-b")):
+        make_experiment(experiments, name, model="ModelConvNet", minutes=minutes)
+    RunQueue(experiments).add(["queued-a", "queued-b"])
+    app = make_app(experiments)
+    app.start_queue_runner = lambda experiments_root, datasets_root: None  # no background process
+    assert snap_compare(app, terminal_size=size, run_before=until_listed)

@@ -9,21 +9,26 @@ from pathlib import Path
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import Worker
 
+from savi_tui.core.experiment_row import group_text
 from savi_tui.core.experiments import ExperimentState, delete_experiment, folder_signature, list_experiments
+from savi_tui.core.queue import RunQueue
 from savi_tui.tui.messages import (
     ExperimentDeleted,
     ExperimentsLoaded,
     ExportExperiment,
     OpenExperiment,
+    QueueChanged,
     ResumeExperiment,
 )
+from savi_tui.tui.screens.compare import CompareScreen
 from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.error import ErrorScreen
+from savi_tui.tui.screens.experiments_keys import BINDINGS as EXPERIMENTS_KEYS
+from savi_tui.tui.screens.metrics import MetricsScreen
 from savi_tui.tui.textual_fixes import Footer
 from savi_tui.tui.widgets.experiment_detail import ExperimentDetail
 from savi_tui.tui.widgets.experiments_table import ExperimentsTable
@@ -49,71 +54,7 @@ def empty_guide(experiments_root, datasets_root) -> str:
 
 class ExperimentsScreen(Screen):
     TITLE = "Experiments"
-    BINDINGS = [
-        Binding(
-            "enter",
-            "open",
-            "Open",
-            tooltip="Open the highlighted experiment (its curves, epochs and log)",
-            id="experiments.open",
-            show=False,
-        ),
-        Binding(
-            "n",
-            "app.new_experiment",
-            "New",
-            tooltip="New experiment: choose a model and settings, then train",
-            id="experiments.new",
-        ),
-        Binding(
-            "r",
-            "resume",
-            "Resume",
-            tooltip="Resume the highlighted experiment where it stopped",
-            id="experiments.resume",
-        ),
-        Binding(
-            "d", "delete", "Delete", tooltip="Delete the highlighted experiment (asks first)", id="experiments.delete"
-        ),
-        Binding(
-            "e", "export", "Export ONNX", tooltip="Export the highlighted experiment to ONNX", id="experiments.export"
-        ),
-        Binding(
-            "s",
-            "summary",
-            "Summary",
-            tooltip="Model summary (torchinfo) of the highlighted experiment",
-            id="experiments.summary",
-            show=False,
-        ),
-        Binding(
-            "slash",
-            "filter",
-            "Filter",
-            tooltip="Filter the experiments by name, model, dataset or state",
-            id="experiments.filter",
-        ),
-        Binding("o", "sort", "Sort", tooltip="Sort by the next column", id="experiments.sort", show=False),
-        Binding(
-            "O",
-            "reverse_sort",
-            "Reverse sort",
-            tooltip="Reverse the sort order",
-            id="experiments.reverse_sort",
-            show=False,
-        ),
-        Binding(
-            "t", "app.show_training", "Training", tooltip="Show the training in progress", id="experiments.training"
-        ),
-        Binding(
-            "f5,ctrl+r",
-            "reload",
-            "Reload",
-            tooltip="Reload the experiments from disk",
-            id="experiments.reload",
-            show=False,
-        ),
-    ]
+    BINDINGS = EXPERIMENTS_KEYS
 
     def __init__(self, experiments_root: Path, datasets_root: Path, *, clock: Callable[[], datetime]) -> None:
         super().__init__()
@@ -138,8 +79,10 @@ class ExperimentsScreen(Screen):
         return self.query_one("#experiments", ExperimentsTable)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("open", "resume", "delete", "export", "summary", "sort", "reverse_sort", "filter"):
+        if action in ("open", "resume", "delete", "export", "summary", "sort", "reverse_sort", "filter", "mark"):
             return bool(self.infos)
+        if action == "compare":  # in the footer once two are marked
+            return len(self.table.marked) >= 2
         return True
 
     def on_mount(self) -> None:
@@ -155,7 +98,8 @@ class ExperimentsScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self._focus_table_unless_filtering()
-        self.reload()
+        if self.loaded:  # the first resume comes with the mount, whose listing is under way
+            self.reload()
 
     def _focus_table_unless_filtering(self) -> None:
         filter_input = self.query_one("#filter", Input)
@@ -218,7 +162,10 @@ class ExperimentsScreen(Screen):
     @on(DataTable.RowHighlighted, "#experiments")
     def _show_detail(self) -> None:
         empty_reason = "No experiment matches the filter." if self.infos else ""
-        self.query_one(ExperimentDetail).show(self.table.selected_info(), empty_reason)
+        info = self.table.selected_info()
+        if info is None and (group := self.table.selected_group()) is not None:
+            empty_reason = group_text(group)
+        self.query_one(ExperimentDetail).show(info, empty_reason)
 
     # -- filter and sort -----------------------------------------------------
 
@@ -272,7 +219,9 @@ class ExperimentsScreen(Screen):
 
     def _require_selection(self):
         info = self.table.selected_info()
-        if info is None:
+        if info is None and (group := self.table.selected_group()) is not None:
+            self.notify(f"{group.name} is a group of {group.n}: + shows its members.", severity="warning")
+        elif info is None:
             self.notify("No experiment selected.", severity="warning")
         return info
 
@@ -281,6 +230,13 @@ class ExperimentsScreen(Screen):
         self.action_open()
 
     def action_open(self) -> None:
+        if self.table.selected_info() is None and (group := self.table.selected_group()) is not None:
+            if group.name in self.table.expanded:  # Enter on a group folds and unfolds it
+                self.table.collapse(group)
+            else:
+                self.table.expand(group)
+            self._shown()
+            return
         info = self._require_selection()
         if info is not None:
             self.post_message(OpenExperiment(info))
@@ -297,6 +253,11 @@ class ExperimentsScreen(Screen):
         info = self._require_selection()
         if info is not None:
             self.post_message(ExportExperiment(info.name))
+
+    def action_metrics(self) -> None:
+        info = self._require_selection()
+        if info is not None:
+            self.app.push_screen(MetricsScreen(info.path))
 
     def action_summary(self) -> None:
         info = self._require_selection()
@@ -336,3 +297,57 @@ class ExperimentsScreen(Screen):
     def on_experiment_deleted(self, message: ExperimentDeleted) -> None:
         self.notify(f"Deleted {message.name}.")
         self.reload()
+
+    # -- the queue -----------------------------------------------------------
+
+    def _require_queued(self):
+        info = self._require_selection()
+        if info is not None and info.state != ExperimentState.QUEUED:
+            self.notify(f"{info.name} is not queued.", severity="warning")
+            return None
+        return info
+
+    def action_cancel_queued(self) -> None:
+        info = self._require_queued()
+        if info is not None:
+            self._change_queue(info.name, "cancel")
+
+    def action_move_queued(self, where: str) -> None:
+        info = self._require_queued()
+        if info is not None:
+            self._change_queue(info.name, where)
+
+    @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
+    def _change_queue(self, name: str, change: str) -> None:
+        queue = RunQueue(self.experiments_root)
+        if change == "cancel":
+            queue.cancel(name)
+            self.post_message(QueueChanged(f"Cancelled {name}; its folder stays."))
+            return
+        queue.move(name, change)
+        planned = [entry.name for entry in queue.entries() if entry.state == "planned"]
+        self.post_message(QueueChanged(f"Moved {name} {change}. Queue: {', '.join(planned)}"))
+
+    def on_queue_changed(self, message: QueueChanged) -> None:
+        self.notify(message.what, timeout=4)
+        self.reload()
+
+    # -- groups, marks and comparing ---------------------------------------
+
+    def action_expand(self) -> None:
+        if (group := self.table.selected_group()) is not None:
+            self.table.expand(group)
+            self._shown()
+
+    def action_collapse(self) -> None:
+        if (group := self.table.selected_group()) is not None:
+            self.table.collapse(group)
+            self._shown()
+
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+        self.table.action_cursor_down()
+        self.refresh_bindings()
+
+    def action_compare(self) -> None:
+        self.app.push_screen(CompareScreen(self.table.marked_names(), self.infos))

@@ -22,6 +22,7 @@ from savi_tui.core.experiments import read_experiment_info
 from savi_tui.core.follow import RunFollower
 from savi_tui.tui.messages import ContinueInBackground, ExportExperiment, ResumeExperiment, RunFollowed
 from savi_tui.tui.run_state import STATE_LABELS, RunView, format_duration
+from savi_tui.tui.screens.metrics import MetricsScreen
 from savi_tui.tui.state_styles import STATE_STYLES
 from savi_tui.tui.textual_fixes import Footer, ProgressBar
 from savi_tui.tui.widgets.epoch_table import EpochTable
@@ -42,6 +43,14 @@ class TrainingScreen(Screen):
         Binding("e", "export", "Export ONNX", tooltip="Export this experiment to ONNX", id="training.export"),
         Binding(
             "s", "summary", "Summary", tooltip="Model summary (torchinfo) of this experiment", id="training.summary"
+        ),
+        Binding(
+            "m",
+            "metrics",
+            "Metrics",
+            tooltip="Confusion matrix, per-class metrics and the wrong images of the best checkpoint",
+            id="training.metrics",
+            show=False,
         ),
         Binding(
             "b",
@@ -275,6 +284,9 @@ class TrainingScreen(Screen):
 
     def action_summary(self) -> None:
         self.app.show_summary(self.view.model, experiment=self.view.name)
+
+    def action_metrics(self) -> None:
+        self.app.push_screen(MetricsScreen(self.app.experiments_root / self.view.name))
 
 
 def _joined(*parts: str) -> str:

@@ -1,4 +1,5 @@
-"""The experiments as a table: the columns that fit its width, sorted by any column, filtered."""
+"""The experiments as a table: the columns that fit its width, sorted by any column, filtered; a group
+of seeds as one row that expands into its members; rows marked for a comparison."""
 
 from __future__ import annotations
 
@@ -10,10 +11,19 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
-from savi_tui.core.experiment_row import experiment_row
+from savi_tui.core.experiment_groups import GroupInfo, gather_groups
+from savi_tui.core.experiment_row import experiment_row, group_row
 from savi_tui.tui.state_styles import STATE_STYLES
 
-# column key → (label, sort key of an ExperimentInfo)
+GROUP_KEY = "group:"  # a group's row key: the prefix and its name (an experiment's name has no ':')
+MARK, EXPANDED, COLLAPSED = "● ", "▾ ", "▸ "
+
+
+def row_key(entry) -> str:
+    return GROUP_KEY + entry.name if isinstance(entry, GroupInfo) else entry.name
+
+
+# column key → (label, sort key of an ExperimentInfo or a GroupInfo)
 COLUMNS = {
     "name": ("Name", lambda i: i.name),
     "state": ("State", lambda i: i.state),
@@ -41,7 +51,9 @@ def fitting_columns(widths: dict[str, int], available: int) -> list[str]:
 
 
 class ExperimentsTable(DataTable):
-    """One row per experiment (keyed by its name); ``show``, ``filter`` and the sorts redraw it."""
+    """One row per experiment (keyed by its name) or group (``GROUP_KEY`` + its name), a group's
+    members under it while it is expanded; ``show``, ``filter``, the sorts, ``toggle_mark`` and
+    ``expand``/``collapse`` redraw it."""
 
     def __init__(self, clock: Callable[[], datetime], **kwargs) -> None:
         # The state keeps its colour on the highlighted row too, so the column reads the same on every row.
@@ -53,6 +65,10 @@ class ExperimentsTable(DataTable):
         self.sort_reverse = True
         self.shown_columns: list[str] = []
         self._shown_labels: list[str] = []
+        self.loose: list = []  # the experiments in no group
+        self.groups: dict[str, GroupInfo] = {}
+        self.expanded: set[str] = set()  # group names
+        self.marked: set[str] = set()  # row keys
 
     def on_mount(self) -> None:
         self._show_columns(list(COLUMNS))  # narrowed to the width once the experiments are listed
@@ -61,47 +77,108 @@ class ExperimentsTable(DataTable):
 
     def show(self, infos: list) -> None:
         self.infos = infos
+        self.loose, self.groups = gather_groups(infos)
+        self.expanded &= set(self.groups)
+        self.marked &= {row_key(entry) for entry in [*infos, *self.groups.values()]}
         self.refill()
 
     def filter(self, text: str) -> None:
-        """Keep the rows whose name, model, dataset or state contains ``text`` (any case)."""
+        """Keep the rows whose name, model, dataset or state contains ``text`` (any case); a group
+        stays when its name or one of its members does."""
         self.needle = text.strip().lower()
         self.refill()
 
-    def visible_infos(self) -> list:
+    def _matches(self, entry) -> bool:
         needle = self.needle
-        infos = [
-            info
-            for info in self.infos
-            if not needle or any(needle in str(v).lower() for v in (info.name, info.model, info.dataset, info.state))
-        ]
-        return sorted(infos, key=COLUMNS[self.sort_column][1], reverse=self.sort_reverse)
+        return not needle or any(
+            needle in str(v).lower() for v in (entry.name, entry.model, entry.dataset, entry.state)
+        )
+
+    def visible_infos(self) -> list:
+        """The entries of the rows, in row order: experiments, groups, and an expanded group's members."""
+        sort_key, reverse = COLUMNS[self.sort_column][1], self.sort_reverse
+        entries = [info for info in self.loose if self._matches(info)]
+        shown_members = {}
+        for name, group in self.groups.items():
+            members = group.members if self._matches(group) else [m for m in group.members if self._matches(m)]
+            if members:
+                entries.append(group)
+                shown_members[name] = sorted(members, key=sort_key, reverse=reverse)
+        rows = []
+        for entry in sorted(entries, key=sort_key, reverse=reverse):
+            rows.append(entry)
+            if isinstance(entry, GroupInfo) and entry.name in self.expanded:
+                rows += shown_members[entry.name]
+        return rows
 
     def refill(self) -> None:
         """Rows and columns again, for the infos, filter, sort and width as they are now."""
-        selected = self.selected_name()
-        infos = self.visible_infos()
-        self._show_columns(self._fitting_columns())
-        rows = [self._row(info) for info in infos]
-        current = [(row_key.value, self.get_row(row_key)) for row_key in self.rows]
-        if current != [(info.name, row) for info, row in zip(infos, rows, strict=False)]:
+        selected = self.selected_key()
+        entries = self.visible_infos()
+        values = {row_key(entry): self._values(entry) for entry in [*self.infos, *self.groups.values()]}
+        self._show_columns(self._fitting_columns(list(values.values())))
+        keyed = [(key, [values[key][column] for column in self.shown_columns]) for key in map(row_key, entries)]
+        current = [(key.value, self.get_row(key)) for key in self.rows]
+        if current != keyed:
             self.clear()
-            for info, row in zip(infos, rows, strict=False):
-                self.add_row(*row, key=info.name)
-            if selected and selected in [info.name for info in infos]:
+            for key, row in keyed:
+                self.add_row(*row, key=key)
+            if selected and selected in [key for key, _ in keyed]:
                 self.move_cursor(row=self.get_row_index(selected))
 
-    def selected_info(self):
-        name = self.selected_name()
-        return next((info for info in self.infos if info.name == name), None)
-
-    def selected_name(self) -> str | None:
+    def selected_key(self) -> str | None:
+        """The highlighted row's key: an experiment's name, or ``GROUP_KEY`` + a group's."""
         if not self.row_count:
             return None
         try:
             return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         except CellDoesNotExist:  # the cursor is past the rows while the table refills
             return None
+
+    def selected_info(self):
+        """The highlighted experiment; None on a group's row."""
+        name = self.selected_key()
+        return next((info for info in self.infos if info.name == name), None)
+
+    def selected_name(self) -> str | None:
+        info = self.selected_info()
+        return info.name if info else None
+
+    def selected_group(self) -> GroupInfo | None:
+        """The highlighted group, or the group of the highlighted member."""
+        key = self.selected_key()
+        if key and key.startswith(GROUP_KEY):
+            return self.groups.get(key.removeprefix(GROUP_KEY))
+        info = self.selected_info()
+        group = info.config.get("group") if info is not None else None
+        return self.groups.get(group) if group else None
+
+    # -- groups and marks ----------------------------------------------------
+
+    def expand(self, group: GroupInfo) -> None:
+        self.expanded.add(group.name)
+        self.refill()
+
+    def collapse(self, group: GroupInfo) -> None:
+        """Fold its members back into its row, and put the cursor there."""
+        self.expanded.discard(group.name)
+        self.refill()
+        if GROUP_KEY + group.name in [key.value for key in self.rows]:
+            self.move_cursor(row=self.get_row_index(GROUP_KEY + group.name))
+
+    def toggle_mark(self) -> str | None:
+        """Mark or unmark the highlighted row; the key, or None when there is no row."""
+        key = self.selected_key()
+        if key is not None:
+            self.marked ^= {key}
+            self.refill()
+        return key
+
+    def marked_names(self) -> list[str]:
+        """The marked experiments and groups by name, in the table's order."""
+        keys = [row_key(entry) for entry in self.visible_infos()]
+        keys += sorted(self.marked - set(keys))  # marked, then filtered away: still marked
+        return [key.removeprefix(GROUP_KEY) for key in keys if key in self.marked]
 
     # -- sorting -------------------------------------------------------------
 
@@ -129,26 +206,31 @@ class ExperimentsTable(DataTable):
 
     # -- columns -------------------------------------------------------------
 
-    def _values(self, info) -> dict:
-        values: dict = experiment_row(info, self.clock())
-        values["state"] = Text(values["state"], style=STATE_STYLES.get(info.state, ""))
-        return values
-
-    def _row(self, info) -> list:
-        values = self._values(info)
-        return [values[key] for key in self.shown_columns]
+    def _values(self, entry) -> dict:
+        key = row_key(entry)
+        if isinstance(entry, GroupInfo):
+            values: dict = group_row(entry, self.clock())
+            values["name"] = (EXPANDED if entry.name in self.expanded else COLLAPSED) + values["name"]
+        else:
+            values = experiment_row(entry, self.clock())
+            if entry.config.get("group") in self.groups:
+                values["name"] = "  " + values["name"]  # under its group's row
+        if key in self.marked:
+            values["name"] = MARK + values["name"]
+        styles = {"name": "bold" if key in self.marked else "", "state": STATE_STYLES.get(entry.state, "")}
+        # Text, not str: DataTable would parse each str as markup, a third of a 1,000-row refill.
+        return {column: Text(value, style=styles.get(column, "")) for column, value in values.items()}
 
     def _label(self, key: str) -> str:
         arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
         return COLUMNS[key][0] + arrow
 
-    def _fitting_columns(self) -> list[str]:
-        """The columns that fit the width for every experiment (not only the filtered ones, so
-        that typing a filter does not make columns come and go): no horizontal scrolling."""
-        available = self.screen.size.width  # the table spans its screen
+    def _fitting_columns(self, all_values: list[dict]) -> list[str]:
+        """The columns that fit the width of every row's ``all_values`` (not only the filtered
+        ones, so that typing a filter does not make columns come and go): no horizontal scrolling."""
+        available = self.size.width or self.screen.size.width  # the screen's, before the first layout
         if self.size.height and len(self.infos) + 1 > self.size.height:
             available -= self.styles.scrollbar_size_vertical
-        all_values = [self._values(info) for info in self.infos]
         widths = {
             key: max([cell_len(self._label(key)), *(cell_len(str(values[key])) for values in all_values)])
             + 2 * self.cell_padding

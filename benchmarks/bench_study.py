@@ -1,0 +1,174 @@
+"""The ``study`` section of ``bench.py``: a root of 1,000 experiments and a comparison of 20 runs.
+
+- a generated root (config.json, progress.json with 10 epochs, statistics.json, summary.txt; no
+  checkpoints): half of it in groups of five seeds;
+- the app at 120x40: from start to the listed table, a filter typed, a sort; ``savi-tui list`` in a
+  fresh process;
+- the compare screen of 20 runs: the slowest of its keys (charts, tabs), from press to drawn,
+  without animations (a tab's underline slides for 0.3 s after its content is shown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EXPERIMENTS, GROUP_SIZE, EPOCHS = 1000, 5, 10
+
+
+def generate_root(root: Path, count: int = EXPERIMENTS) -> None:
+    """``count`` finished experiments as the trainer leaves them; every other one in a group."""
+    from savi_tui.core.atomic import atomic_write_json
+    from savi_tui.core.config import TrainConfig
+    from savi_tui.core.events import EpochRecord
+    from savi_tui.core.experiments import create_experiment
+    from savi_tui.core.metrics import statistics_from_confusion
+    from savi_tui.core.progress import Progress, write_progress
+
+    models = ("ModelFullyConnected", "ModelConvNet", "ModelBetterCNN")
+    for index in range(count):
+        grouped = index % 2 == 0
+        group = f"study-{index // (2 * GROUP_SIZE):03d}" if grouped else None
+        seed = (index // 2) % GROUP_SIZE if grouped else index % 7
+        name = f"{group}-s{seed}" if grouped else f"run-{index:04d}"
+        config = TrainConfig(model=models[index % 3], epochs=EPOCHS, seed=seed, group=group)
+        experiment = create_experiment(root, name, config)
+        quality = 0.9 + (index % 97) / 1000
+        history = tuple(
+            EpochRecord(e, 0.5 / e, 0.4 / e + 0.01 * e, quality + 0.005 * e, quality + 0.005 * e, 20.0)
+            for e in range(1, EPOCHS + 1)
+        )
+        best = min(history, key=lambda r: r.test_loss)
+        write_progress(
+            experiment.progress_path,
+            Progress(EPOCHS, history, 0, 118, True, best.epoch, best.test_loss),
+        )
+        errors = [(index + d) % 9 for d in range(10)]
+        matrix = [[0] * 10 for _ in range(10)]
+        for digit in range(10):
+            matrix[digit][digit], matrix[digit][(digit + 1) % 10] = 1000 - errors[digit], errors[digit]
+        atomic_write_json(experiment.statistics_path, {"epoch": best.epoch, **statistics_from_confusion(matrix)})
+        experiment.summary_path.write_text("Total params: 206,922\n")
+
+
+async def _app_timings(root: Path) -> dict:
+    from textual.widgets import Input
+
+    from savi_tui.tui.app import SaviApp
+    from savi_tui.tui.screens.compare import CompareScreen
+    from savi_tui.tui.screens.experiments import ExperimentsScreen
+
+    started = time.perf_counter()
+    app = SaviApp(root, root.parent / "datasets")
+    app.animation_level = "none"
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not (isinstance(app.screen, ExperimentsScreen) and app.screen.loaded):
+            await pilot.pause(0.005)
+        await pilot.pause()
+        opened = time.perf_counter() - started
+        screen = app.screen
+
+        async def timed(action) -> float:
+            began = time.perf_counter()
+            await action()
+            await pilot.pause()
+            return time.perf_counter() - began
+
+        async def type_filter() -> None:
+            screen.query_one("#filter", Input).value = "study-01"
+
+        async def clear_filter() -> None:
+            screen.query_one("#filter", Input).value = ""
+
+        filtered = await timed(type_filter)
+        await timed(clear_filter)
+        screen.table.focus()
+        sorted_seconds = await timed(lambda: pilot.press("o"))
+        for _ in range(20):  # mark the first 20 rows (groups and runs)
+            await pilot.press("space")
+        began = time.perf_counter()
+        await pilot.press("c")
+        while not (isinstance(app.screen, CompareScreen) and app.screen.comparison):
+            await pilot.pause(0.005)
+        await pilot.pause()
+        compare_open = time.perf_counter() - began
+        compare, keys = app.screen, []
+        chart, tabs = compare.query_one("#compare-chart"), compare.query_one("#compare-tabs")
+
+        async def answered(key: str, done) -> None:
+            # a key event through the app's queue, as from the terminal (pilot.press would also
+            # wait for every timer to go quiet); answered once its effect is drawn
+            began = time.perf_counter()
+            app.simulate_key(key)
+            while not done():
+                await asyncio.sleep(0.001)
+            keys.append(time.perf_counter() - began)
+
+        def pane_shown() -> bool:
+            pane = tabs.get_pane(tabs.active)
+            return bool(pane.children) and pane.children[0].region.height > 0
+
+        for key, metric in (("1", "train_loss"), ("2", "test_loss"), ("3", "test_accuracy"), ("1", "train_loss")):
+            await answered(key, lambda metric=metric: chart._drawn is not None and chart._drawn[0][2] == metric)
+        compare.query_one("ContentTabs").focus()
+        for _ in range(4):  # right, through the four tabs
+            before = tabs.active
+            await answered("right", lambda before=before: tabs.active != before and pane_shown())
+    return {
+        "open": opened,
+        "filter": filtered,
+        "sort": sorted_seconds,
+        "compare_open": compare_open,
+        "compare_key_max": max(keys),
+        "compare_key_median": statistics.median(keys),
+    }
+
+
+def section_study(repeats: int = 3) -> dict:
+    with tempfile.TemporaryDirectory(prefix="savi_study_") as folder:
+        root = Path(folder) / "experiments"
+        generate_root(root)
+        timings = [asyncio.run(_app_timings(root)) for _ in range(repeats)]
+        argv = [sys.executable, "-m", "savi_tui", "-ep", str(root), "list"]
+        list_seconds = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+            list_seconds.append(time.perf_counter() - began)
+    result = {key: statistics.median(t[key] for t in timings) for key in timings[0]}
+    result["cli_list"] = statistics.median(list_seconds)
+    result["experiments"], result["repeats"] = EXPERIMENTS, repeats
+    return result
+
+
+def report_rows(study: dict) -> list[str]:
+    def row(label: str, seconds: float, limit: float) -> str:
+        ok = "✓" if seconds <= limit else "✗"
+        return f"| {label} | | {1000 * seconds:.0f} ms | | ≤ {1000 * limit:.0f} ms {ok} |"
+
+    n = study["experiments"]
+    return [
+        row(f"{n:,} experiments: the app's list, start to shown (median of {study['repeats']})", study["open"], 0.5),
+        row(f"{n:,} experiments: a filter typed, the table redrawn", study["filter"], 0.5),
+        row(f"{n:,} experiments: a sort (o), the table redrawn", study["sort"], 0.5),
+        row(f"{n:,} experiments: `savi-tui list`, a fresh process", study["cli_list"], 1.0),
+        row(
+            f"compare 20 runs: the slowest key (charts, tabs; median {1000 * study['compare_key_median']:.0f} ms)",
+            study["compare_key_max"],
+            0.1,
+        ),
+    ]
+
+
+if __name__ == "__main__":  # python benchmarks/bench_study.py [REPEATS]
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    result = section_study(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    print(json.dumps(result, indent=2))
+    print("\n".join(report_rows(result)))

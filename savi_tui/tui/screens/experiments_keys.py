@@ -1,0 +1,103 @@
+"""The keys of the experiments screen (its actions are in experiments.py)."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+BINDINGS = [
+    Binding(
+        "enter",
+        "open",
+        "Open",
+        tooltip="Open the highlighted experiment (its curves, epochs and log)",
+        id="experiments.open",
+        show=False,
+    ),
+    Binding(
+        "n",
+        "app.new_experiment",
+        "New",
+        tooltip="New experiment: choose a model and settings, then train",
+        id="experiments.new",
+    ),
+    Binding(
+        "r",
+        "resume",
+        "Resume",
+        tooltip="Resume the highlighted experiment where it stopped",
+        id="experiments.resume",
+    ),
+    Binding("d", "delete", "Delete", tooltip="Delete the highlighted experiment (asks first)", id="experiments.delete"),
+    Binding(
+        "x",
+        "cancel_queued",
+        "Cancel queued",
+        tooltip="Take the highlighted queued run out of the queue (its folder stays)",
+        id="experiments.cancel_queued",
+        show=False,
+    ),
+    Binding(
+        "left_square_bracket",
+        "move_queued('up')",
+        "Queue earlier",
+        tooltip="Train the highlighted queued run earlier",
+        key_display="[",
+        id="experiments.queue_up",
+        show=False,
+    ),
+    Binding(
+        "right_square_bracket",
+        "move_queued('down')",
+        "Queue later",
+        tooltip="Train the highlighted queued run later",
+        key_display="]",
+        id="experiments.queue_down",
+        show=False,
+    ),
+    Binding("e", "export", "Export ONNX", tooltip="Export the highlighted experiment to ONNX", id="experiments.export"),
+    Binding(
+        "s",
+        "summary",
+        "Summary",
+        tooltip="Model summary (torchinfo) of the highlighted experiment",
+        id="experiments.summary",
+        show=False,
+    ),
+    Binding(
+        "slash",
+        "filter",
+        "Filter",
+        tooltip="Filter the experiments by name, model, dataset or state",
+        id="experiments.filter",
+    ),
+    Binding("o", "sort", "Sort", tooltip="Sort by the next column", id="experiments.sort", show=False),
+    Binding(
+        "m",
+        "metrics",
+        "Metrics",
+        tooltip="Confusion matrix, per-class metrics and the wrong images of the best checkpoint",
+        id="experiments.metrics",
+        show=False,
+    ),
+    Binding(
+        "O",
+        "reverse_sort",
+        "Reverse sort",
+        tooltip="Reverse the sort order",
+        id="experiments.reverse_sort",
+        show=False,
+    ),
+    Binding("t", "app.show_training", "Training", tooltip="Show the training in progress", id="experiments.training"),
+    Binding(
+        "f5,ctrl+r",
+        "reload",
+        "Reload",
+        tooltip="Reload the experiments from disk",
+        id="experiments.reload",
+        show=False,
+    ),
+    Binding("space", "mark", "Mark", tooltip="Mark or unmark for a comparison", id="experiments.mark", show=False),
+    Binding("c", "compare", "Compare", tooltip="Compare the marked runs or groups", id="experiments.compare"),
+    Binding("plus", "expand", "Expand", tooltip="Show a group's members", id="experiments.expand", show=False),
+    Binding("minus", "collapse", "Collapse", tooltip="Fold a group", id="experiments.collapse", show=False),
+]
