@@ -76,16 +76,7 @@ def resume_in_background(
         str(Path(datasets_root).resolve()),
         *extra,
     ]
-    with open(experiment.path / BACKGROUND_LOG, "ab") as log:
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # no SIGHUP from the terminal it was started in
-            close_fds=True,
-            cwd="/",
-        )
+    return detached(argv, experiment.path / BACKGROUND_LOG)
 
 
 def start_queue_runner(root: str | os.PathLike, datasets_root: str | os.PathLike) -> subprocess.Popen:
@@ -96,13 +87,19 @@ def start_queue_runner(root: str | os.PathLike, datasets_root: str | os.PathLike
     root = Path(root).resolve()
     argv = [sys.executable, "-m", "savi_tui", "queue", "run", "-ep", str(root)]
     argv += ["--datasets-root", str(Path(datasets_root).resolve())]
-    with open(root / RUNNER_LOG, "ab") as log:
+    return detached(argv, root / RUNNER_LOG)
+
+
+def detached(argv: list[str], log_path: Path) -> subprocess.Popen:
+    """``argv`` in a session of its own (no SIGHUP from the terminal or the app that started it),
+    with no terminal; what it prints is appended to ``log_path``."""
+    with open(log_path, "ab") as log:
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives the terminal and the app that started it
+            start_new_session=True,
             close_fds=True,
             cwd="/",
         )

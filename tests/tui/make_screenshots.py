@@ -161,7 +161,58 @@ async def shoot(out: Path, root: Path, datasets_root: Path, fraction: float) -> 
         await pilot.press("n", "question_mark")
         await pilot.pause(0.3)
         save(app, "help")
+        await pilot.press("escape")
+
+        table = app.screen.query_one("#experiments")
+        names = [info.name for info in app.screen.table.visible_infos()]
+        table.move_cursor(row=names.index("mnist-fc-baseline"))
+        await pilot.press("m")
+        await pilot.pause(0.8)
+        save(app, "metrics")
+        await pilot.press("g")
+        await pilot.pause(0.8)
+        save(app, "gallery")
+        await pilot.press("escape", "escape")
+        await listed(pilot)
+        for name in ("mnist-fc-baseline", "mnist-convnet"):
+            table.move_cursor(row=names.index(name))
+            await pilot.press("space")
+        await pilot.press("c")
+        await pilot.pause(2.0)
+        save(app, "compare")
+        await pilot.press("escape")
+    taken += await shoot_followed(save, root, datasets_root, fraction)
     return taken
+
+
+async def shoot_followed(save, root: Path, datasets_root: Path, fraction: float) -> list[Path]:
+    """A run that `savi-tui train` in another process trains, followed live by the app."""
+    from savi_tui.core.experiments import Experiment
+    from savi_tui.tui.app import SaviApp
+    from savi_tui.tui.screens.training import TrainingScreen
+
+    argv = [sys.executable, "-m", "savi_tui", "train", "-n", "elsewhere", "-m", "ModelConvNet", "-ne", "20"]
+    argv += ["-pe", str(fraction), "-ep", str(root), "--datasets-root", str(datasets_root)]
+    trainer = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    experiment = Experiment(root / "elsewhere")
+    try:
+        app = SaviApp(root, datasets_root)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: experiment.events_path.exists() and experiment.is_running(), what="a trainer")
+            await wait_for(pilot, lambda: app.screen.loaded and any(i.name == "elsewhere" for i in app.screen.infos))
+            await pilot.pause(1.0)
+            names = [info.name for info in app.screen.table.visible_infos()]
+            app.screen.query_one("#experiments").move_cursor(row=names.index("elsewhere"))
+            await pilot.press("enter")
+            screen = app.screen
+            assert isinstance(screen, TrainingScreen)
+            await wait_for(pilot, lambda: len(screen.view.history) >= 2 and screen.view.batch_losses, what="epochs")
+            await pilot.pause(1.2)
+            save(app, "training-followed")
+    finally:
+        trainer.kill()
+        trainer.wait()
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:

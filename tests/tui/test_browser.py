@@ -4,6 +4,7 @@ from the page trains and the page shows it live, and closing the tab hands the r
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import signal
@@ -22,6 +23,19 @@ pytestmark = pytest.mark.skipif(
     not (CHROMIUM and DRIVER),
     reason="no headless browser here: apt-get install chromium chromium-driver (.ci/run does)",
 )
+
+
+def wait_for_epochs(experiment: Experiment, epochs: int, timeout: float = 120.0) -> None:
+    from savi_tui.core.progress import read_progress
+
+    deadline = time.monotonic() + timeout
+    while (read_progress(experiment.progress_path) or Progress0).epochs_done < epochs:
+        assert time.monotonic() < deadline, f"the run did not reach epoch {epochs}"
+        time.sleep(0.2)
+
+
+class Progress0:
+    epochs_done = 0
 
 
 def free_port() -> int:
@@ -61,8 +75,14 @@ class Page:
     def wait_for(self, *texts: bytes, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while not all(text in self.read() for text in texts):
-            assert time.monotonic() < deadline, f"the page never showed {texts}: ...{self.seen[-400:]!r}"
+            assert time.monotonic() < deadline, f"the page never showed {texts}: ...{self.text()[-1500:]}"
             time.sleep(0.2)
+
+    def text(self) -> str:
+        """What the page received, without the terminal's control sequences (for a reader)."""
+        import re
+
+        return re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b" ", self.seen).decode(errors="replace")
 
     def type(self, *keys: str) -> None:
         from selenium.webdriver.common.by import By
@@ -73,9 +93,15 @@ class Page:
             time.sleep(0.3)
 
 
-def test_the_served_app_lists_trains_shows_it_live_and_hands_over_when_the_tab_closes(tmp_path, tiny_mnist_root):
+def test_the_served_app_lists_trains_shows_it_live_and_hands_over_when_the_tab_closes(tmp_path):
     from selenium.webdriver.common.keys import Keys
 
+    from savi_tui.core.data import import_idx
+    from tests.conftest import write_tiny_idx
+
+    # enough images for the default 10 epochs of ModelConvNet to last while the page is watched
+    tiny_mnist_root = tmp_path / "datasets"
+    import_idx(write_tiny_idx(tmp_path / "idx", train=6144, test=256), "mnist", tiny_mnist_root)
     root, port = tmp_path / "e", free_port()
     env = {**os.environ, "SE_OFFLINE": "true"}  # never let selenium look for a browser of its own
     argv = [sys.executable, "-m", "savi_tui", "serve", "--port", str(port), "-ep", str(root)]
@@ -100,13 +126,24 @@ def test_the_served_app_lists_trains_shows_it_live_and_hands_over_when_the_tab_c
         page.wait_for(b"No experiments yet")
         page.type("n")
         page.wait_for(b"ModelFullyConnected")
-        page.type("\t" * 6, "300", "\t", "8", Keys.CONTROL + "s")  # past the FC options, name, dataset, recipe
-        page.wait_for(b"Training", b"img/s")
+        page.type(Keys.ARROW_DOWN, Keys.CONTROL + "s")  # ModelConvNet with the form's defaults: Start
+        deadline = time.monotonic() + 90
+        while not (root.exists() and any(Experiment(f).is_running() for f in root.iterdir())):
+            assert time.monotonic() < deadline, f"no training started: ...{page.text()[-800:]}"
+            time.sleep(0.2)
         folders = list(root.iterdir())
         experiment = Experiment(folders[0])
-        assert len(folders) == 1 and experiment.is_running()
-        page.wait_for(b"Epoch 2/300")
-        page.wait_for(b"Epoch 3/300")  # the page moves with the run
+        assert len(folders) == 1
+        page.wait_for(b"img/s")  # the page shows the training screen (its text comes in pieces otherwise)
+        assert json.loads((experiment.path / "config.json").read_text())["model"] == "ModelConvNet"
+        for epochs in (2, 3):  # the page keeps receiving the run's screen while it trains
+            wait_for_epochs(experiment, epochs)
+            received = len(page.read())
+            page.wait_for(b"img/s", timeout=30)
+            deadline = time.monotonic() + 30
+            while len(page.read()) == received:
+                assert time.monotonic() < deadline, "the page stopped moving"
+                time.sleep(0.2)
         app_pid = experiment.lock().holder_info().pid
         page.driver.quit()  # the tab closes under its training
         page = None

@@ -50,8 +50,13 @@ def hang_up_mid_training(root: Path, datasets: Path, on_hangup: str, epochs: int
     try:
         screen = drain(main, 3.0)
         assert b"No experiments yet" in screen, screen[-500:]
-        # from the model list: hidden units, activation, name, dataset, recipe, then epochs and batch size
-        for keys in (b"n", b"\t" * 6, str(epochs).encode(), b"\t", str(batch).encode(), b"\x13"):  # Ctrl+S: Start
+        os.write(main, b"n")
+        shown, deadline = b"", time.monotonic() + 60
+        while b"Trainable" not in shown:  # the torchinfo summary is in: the form no longer changes
+            assert time.monotonic() < deadline, "the form's summary did not come"
+            shown += drain(main, 0.2)
+        # six stops from the model list to the epochs (past the FC options, name, dataset, recipe), then batch size
+        for keys in (b"\t" * 6, str(epochs).encode(), b"\t", str(batch).encode(), b"\x13"):  # Ctrl+S: Start
             os.write(main, keys)
             drain(main, 0.4)
         deadline = time.monotonic() + 60

@@ -124,8 +124,10 @@ class NewExperimentScreen(Screen):
         yield Header()
         with Horizontal(id="new-body"):
             with Vertical(id="new-left"):
-                # the model and the fields scroll (a model's options add rows); the message and buttons stay
-                with VerticalScroll(id="new-fields"):
+                # the model and the fields scroll (a model's options add rows); the message and buttons stay.
+                # Not a stop of its own for Tab: the field with the focus is scrolled into view, and Tab
+                # goes from field to field in the same order at every terminal size.
+                with VerticalScroll(id="new-fields", can_focus=False):
                     yield OptionList(
                         *[
                             Option(f"{spec.name}  ({spec.parameters:,} params)", id=spec.name)
