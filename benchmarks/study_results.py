@@ -5,7 +5,8 @@
 1. ModelFullyConnected with each of the four activations, and ModelConvNet, 3 seeds each, at the
    course's settings (-bs 512 -ne 10, Adam 1e-3).
 2. The CNN ablation the course's assignment asks for, sized for 2 CPUs: ModelBetterCNN with and
-   without batch norm, dropout 0 / 0.5 / 0.8, 3 seeds, 2 epochs.
+   without batch norm, dropout 0 / 0.5 / 0.8, 3 seeds, 2 epochs on a tenth of MNIST (a seeded
+   tenth of each split: 6,000 training and 1,000 test images).
 
 Every group is made with `savi-tui train --seeds 0-2` (so it is queued) and trained by the
 queue's one background runner; the figures are read back from the experiments, as
@@ -27,7 +28,7 @@ LESSON = [
 LESSON += [("convnet", ["-m", "ModelConvNet"])]
 ABLATION = [
     (
-        f"bcnn-{'bn' if bn else 'nobn'}-p{p}",
+        f"ablation-{'bn' if bn else 'nobn'}-p{p}",
         ["-m", "ModelBetterCNN", "--batchnorm" if bn else "--no-batchnorm", "--dropout", p],
     )
     for bn in (True, False)
@@ -76,38 +77,24 @@ def main() -> int:
     parser.add_argument("--mnist", required=True, help="folder with the four MNIST IDX files")
     parser.add_argument("--root", help="experiments root to use (default: a new temporary folder)")
     parser.add_argument("--quick", action="store_true", help="1 epoch for the lesson, fewer images: a smoke run")
+    parser.add_argument("--part", choices=("all", "lesson", "ablation", "none"), default="all", help="what to train")
     args = parser.parse_args()
     root = Path(args.root or tempfile.mkdtemp(prefix="savi_study_"))
     datasets = Path(tempfile.mkdtemp(prefix="savi_study_data_"))
     cli(root, datasets, "data", "import", args.mnist)
-    lesson_epochs, ablation_epochs = ("1", "1") if args.quick else ("10", "2")
-    fraction = ["-pe", "0.1"] if args.quick else []
+    lesson = ["-ne", "1", "-pe", "0.1"] if args.quick else ["-ne", "10"]
+    ablation = ["-ne", "1", "-pe", "0.05"] if args.quick else ["-ne", "2", "-pe", "0.1"]
+    parts = ("lesson", "ablation") if args.part == "all" else (args.part,)
     started = time.perf_counter()
-    for name, flags in LESSON:
-        cli(
-            root, datasets, "train", *flags, "-n", name, "--seeds", "0-2", "-bs", "512", "-ne", lesson_epochs, *fraction
-        )
-    for name, flags in ABLATION:
-        cli(
-            root,
-            datasets,
-            "train",
-            *flags,
-            "-n",
-            name,
-            "--seeds",
-            "0-2",
-            "-bs",
-            "512",
-            "-ne",
-            ablation_epochs,
-            *fraction,
-        )
+    for part, plan, size in (("lesson", LESSON, lesson), ("ablation", ABLATION, ablation)):
+        if part in parts:
+            for name, flags in plan:
+                cli(root, datasets, "train", *flags, "-n", name, "--seeds", "0-2", "-bs", "512", *size)
     wait_for_the_queue(root)
     groups = accuracies(root)
     lines = [f"Trained in {time.perf_counter() - started:.0f} s; experiments in {root}", ""]
     lines += table(groups, [name for name, _ in LESSON], "fc-sigmoid") + [""]
-    lines += table(groups, [name for name, _ in ABLATION], "bcnn-bn-p0")
+    lines += table(groups, [name for name, _ in ABLATION], "ablation-bn-p0")
     print("\n".join(lines))
     return 0
 
