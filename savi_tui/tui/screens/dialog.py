@@ -24,6 +24,11 @@ class OkDialog(ModalScreen[None]):
             yield Static(self.body, classes="dialog-body", id=self.body_id, markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK", id="ok", variant="primary", compact=True)
+                yield from self.more_buttons()
+
+    def more_buttons(self):
+        """Buttons beside OK, for a dialog that offers more."""
+        return ()
 
     def on_mount(self) -> None:
         self.query_one("#ok", Button).focus()

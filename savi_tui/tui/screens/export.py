@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from savi_tui.netron_server import NetronServer
@@ -48,13 +46,8 @@ class ExportScreen(OkDialog):
         self.experiment, self.result = experiment, result
         self.netron = NetronServer(result.path, netron_port)
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes=self.DIALOG_CLASSES):
-            yield Static(self.title_text, classes="dialog-title", markup=False)
-            yield Static(self.body, classes="dialog-body", id=self.body_id, markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", id="ok", variant="primary", compact=True)
-                yield Button("n: view in netron", id="netron", compact=True)
+    def more_buttons(self):
+        yield Button("n: view in netron", id="netron", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "netron":
