@@ -4,7 +4,7 @@ of the list that Enter, + and - unfold and fold."""
 from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Static
-from tui_helpers import make_app, wait_for
+from tui_helpers import first_screen_in_a_fresh_process, make_app, wait_for
 
 from savi_tui.tui.screens.compare import CompareScreen
 from savi_tui.tui.screens.experiments import ExperimentsScreen
@@ -155,28 +155,7 @@ async def test_compare_keys_answer_quickly_with_twenty_runs(tmp_path):
         assert slowest < 2.0  # only a hang fails here: the bench (bench_study.py) measures the 100 ms target
 
 
-FIRST_SCREEN_WITHOUT_SCIPY = """
-import asyncio, sys
-from savi_tui.tui.app import SaviApp
-
-async def main():
-    app = SaviApp(sys.argv[1], sys.argv[2])
-    async with app.run_test(size=(80, 24)) as pilot:
-        while not getattr(app.screen, "loaded", False):
-            await pilot.pause(0.02)
-        await app.workers.wait_for_complete()
-        assert len(app.screen.table.groups) == 1
-    sys.exit(sorted({"scipy", "torch"} & set(sys.modules)) or 0)
-
-asyncio.run(main())
-"""
-
-
 def test_a_list_with_groups_comes_up_without_importing_scipy_or_torch(tmp_path):
-    import subprocess
-    import sys
-
     make_group(tmp_path / "e", "conv", [0.98, 0.99])
-    command = [sys.executable, "-c", FIRST_SCREEN_WITHOUT_SCIPY, str(tmp_path / "e"), str(tmp_path / "d")]
-    result = subprocess.run(command, timeout=60, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    shown = first_screen_in_a_fresh_process(tmp_path / "e")
+    assert shown["groups"] == 1 and shown["imported"] == []

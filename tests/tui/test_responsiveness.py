@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 
-from tui_helpers import FC_MODEL_SUMMARY, FC_SUMMARY, live_training_screen, make_app, make_four_experiments, wait_for
+from tui_helpers import (
+    FC_MODEL_SUMMARY,
+    FC_SUMMARY,
+    first_screen_in_a_fresh_process,
+    live_training_screen,
+    make_app,
+    make_four_experiments,
+    wait_for,
+)
 
 from savi_tui.core import events as ev
 from savi_tui.core.models import ModelSummary
@@ -17,27 +23,11 @@ from savi_tui.tui.screens.training import TrainingScreen
 from savi_tui.tui.widgets.loss_chart import LossChart
 from savi_tui.tui.widgets.summary_pane import SummaryPane
 
-FIRST_SCREEN_WITHOUT_TORCH = """
-import asyncio, sys
-from savi_tui.tui.app import SaviApp
-
-async def main():
-    app = SaviApp(sys.argv[1], sys.argv[2])
-    async with app.run_test(size=(80, 24)) as pilot:
-        while not getattr(app.screen, "loaded", False):
-            await pilot.pause(0.02)
-        await app.workers.wait_for_complete()
-        assert len(app.screen.infos) == 4
-    sys.exit("torch" in sys.modules)
-
-asyncio.run(main())
-"""
-
 
 def test_the_list_comes_up_without_importing_torch(tmp_path):
     make_four_experiments(tmp_path / "e")
-    command = [sys.executable, "-c", FIRST_SCREEN_WITHOUT_TORCH, str(tmp_path / "e"), str(tmp_path / "d")]
-    assert subprocess.run(command, timeout=60).returncode == 0
+    shown = first_screen_in_a_fresh_process(tmp_path / "e")
+    assert shown["infos"] == 4 and "torch" not in shown["imported"]
 
 
 async def test_a_flood_of_batch_events_redraws_the_chart_only_a_few_times(tmp_path, monkeypatch):

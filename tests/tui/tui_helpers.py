@@ -224,3 +224,33 @@ async def start_training(pilot, epochs: int, batch_size: int = 16):
         what="the first batches",
     )
     return app.training.active_run
+
+
+FIRST_SCREEN = """
+import asyncio, json, sys
+from savi_tui.tui.app import SaviApp
+
+async def main():
+    app = SaviApp(sys.argv[1], sys.argv[2])
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not getattr(app.screen, "loaded", False):
+            await pilot.pause(0.02)
+        await app.workers.wait_for_complete()
+        shown = {"infos": len(app.screen.infos), "groups": len(app.screen.table.groups)}
+    print(json.dumps({**shown, "imported": sorted({"scipy", "torch"} & set(sys.modules))}))
+
+asyncio.run(main())
+"""
+
+
+def first_screen_in_a_fresh_process(root: Path) -> dict:
+    """The experiments list of ``root`` in a fresh interpreter: how many experiments and groups it
+    listed, and which of the heavy modules (torch, scipy) it imported on the way."""
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", FIRST_SCREEN, str(root), str(root.parent / "no-datasets")]
+    result = subprocess.run(command, timeout=60, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
