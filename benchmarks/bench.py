@@ -13,10 +13,11 @@ throughput  (a) the course's pipeline: torchvision MNIST + ToTensor() through a
             median images/s of each and the ratio b/a, per model. A third row runs
             the Trainer with the fast recipe's arithmetic (bf16 autocast where the
             CPU has it natively) at the same batch size 512 and Adam.
-tta         wall time of training until ModelConvNet first reaches 99.0 % test
+tta         time of training until ModelConvNet first reaches 99.0 % test
             accuracy (full 10k test set, checked after every epoch), for the
-            course's settings (default recipe) and the fast recipe; each in a fresh
-            process, whose peak RSS is the "full MNIST training" memory figure.
+            course's settings (default recipe) and the fast recipe with seeds 0-4;
+            each in a fresh process, whose peak RSS is the "full MNIST training"
+            memory figure.
 app         images/s of the same training shown live by the Textual app
             (headless, run_test) over images/s without it (in the main thread, as
             the CLI trains), each in a fresh process, alternating; and how long a
@@ -35,6 +36,10 @@ gpu         on a CUDA device (else "not measured"): the course pipeline's images
 machine     ModelConvNet's training against this machine's own float32 matmul rate, from
             the model's FLOPs (torch's FlopCounterMode), and a profile of one epoch per
             phase and per layer (bench_machine.py).
+
+``--isa avx2`` runs every measurement on the code paths of an AVX2-only CPU (ATen's kernels,
+oneDNN and MKL capped by their environment variables), so that an AVX-512 machine also gives
+figures for the older kind; its clock, caches and memory stay its own.
 
 Everything is measured, nothing is estimated, except the one line that says so:
 the course pipeline's own time to 99 % (epochs needed × its measured seconds
@@ -59,6 +64,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("machine", "throughput", "tta", "app", "follow", "study", "startup", "gpu")
 TARGET_ACCURACY = 0.99
 COURSE_BATCH = 512
+FAST_SEEDS = range(5)  # the fast recipe's time to 99 % is reported for seeds 0-4, not the best one
+# `--isa avx2`: the code paths of an AVX2-only x86 CPU (ATen's kernels, oneDNN, MKL) on a newer one;
+# the recipe then sees no native bf16 (recipes._cpu_has_native_bf16) and trains in float32
+AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 
 
 # --- helpers ------------------------------------------------------------------
@@ -76,7 +85,8 @@ def machine() -> str:
     from savi_tui.core.device import available_cpus
 
     system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    return f"{cpu}, {available_cpus()} usable CPUs, {system}"
+    capped = ", code paths capped to AVX2 (ATen, oneDNN, MKL)" if os.environ.get("ONEDNN_MAX_CPU_ISA") == "AVX2" else ""
+    return f"{cpu}, {available_cpus()} usable CPUs{capped}, {system}"
 
 
 def peak_rss_mb() -> float:
@@ -280,24 +290,34 @@ def section_throughput(datasets: Path, repeats: int, quick: bool) -> dict:
 # --- time to accuracy and memory ---------------------------------------------------
 
 
-def child_tta(datasets: Path, recipe: str, max_epochs: int, device: str = "cpu") -> dict:
-    """Train ModelConvNet on full MNIST until the first epoch at ≥ 99.0 %; report times and peak RSS."""
+def child_tta(datasets: Path, recipe: str, max_epochs: int, device: str = "cpu", seed: int = 0) -> dict:
+    """Train ModelConvNet on full MNIST until the first epoch at ≥ 99.0 %; report times and peak RSS.
+
+    ``train_seconds`` leaves out what follows each epoch's last batch (evaluation, checkpoints,
+    plots); ``wall_seconds`` includes it."""
+    import torch
+
     from savi_tui.core import events as ev
-    from savi_tui.core.recipes import FAST_DEFAULTS
+    from savi_tui.core.recipes import FAST_DEFAULTS, autocast_dtype
     from savi_tui.core.runs import new_run
 
     epochs = FAST_DEFAULTS["epochs"] if recipe == "fast" else max_epochs
-    cfg = config("ModelConvNet", recipe=recipe, epochs=epochs, device=device)
-    marks: dict = {"epochs": []}
+    cfg = config("ModelConvNet", recipe=recipe, epochs=epochs, device=device, seed=seed)
+    marks: dict = {"epochs": [], "after_epochs": 0.0}
 
     def on_event(event) -> None:
+        now = time.perf_counter()
         if isinstance(event, ev.RunStarted):
-            marks["start"] = time.perf_counter()
+            marks["start"] = now
+        elif isinstance(event, ev.BatchProgress) and event.batch == event.batches:
+            marks["last_batch"] = now
         elif isinstance(event, ev.EpochFinished):
             record = event.record
+            marks["after_epochs"] += now - marks["last_batch"]
             marks["epochs"].append((record.epoch, record.test_accuracy, record.seconds))
             if record.test_accuracy >= TARGET_ACCURACY and "reached" not in marks:
-                marks["reached"] = (record.epoch, time.perf_counter() - marks["start"])
+                wall = now - marks["start"]
+                marks["reached"] = (record.epoch, wall, wall - marks["after_epochs"])
                 trainer.request_stop()
 
     with tempfile.TemporaryDirectory() as root:
@@ -308,8 +328,11 @@ def child_tta(datasets: Path, recipe: str, max_epochs: int, device: str = "cpu")
         "recipe": recipe,
         "config": cfg.to_dict(),
         "epochs": marks["epochs"],
+        "seed": seed,
+        "arithmetic": "bf16" if autocast_dtype(cfg, torch.device(device)) is not None else "float32",
         "reached_epoch": reached[0] if reached else None,
         "wall_seconds": reached[1] if reached else None,
+        "train_seconds": reached[2] if reached else None,
         "epoch_seconds": sum(s for e, _, s in marks["epochs"] if reached and e <= reached[0]) if reached else None,
         "best_accuracy": max(a for _, a, _ in marks["epochs"]),
         "peak_rss_mb": peak_rss_mb(),
@@ -525,7 +548,7 @@ def report(results: dict) -> str:
             )
     tta = results.get("tta", {})
     if tta:
-        fast, default, course = tta.get("fast"), tta.get("default"), tta.get("course")
+        fast_seeds, default, course = tta.get("fast_seeds", []), tta.get("default"), tta.get("course")
         course_cell = "not run"
         if course and course.get("reached_epoch"):
             course_cell = f"{course['train_seconds']:.0f} s (epoch {course['reached_epoch']}, training only)"
@@ -538,24 +561,23 @@ def report(results: dict) -> str:
                 f"| ModelConvNet to 99.0 % test accuracy, course's settings (bs 512, Adam 1e-3) | "
                 f"{course_cell} | {cell} | | |"
             )
-        if fast:
-            ok = "✓" if fast["wall_seconds"] is not None and fast["wall_seconds"] <= 30 else "✗"
-            lines.append(f"| ModelConvNet to 99.0 %, fast recipe | | {_tta_cell(fast)} | | ≤ 30 s {ok} |")
-        rss = [r["peak_rss_mb"] for r in (fast, default) if r]
+        if fast_seeds:
+            lines.append(_fast_row(fast_seeds))
+        rss = [r["peak_rss_mb"] for r in (*fast_seeds, default) if r]
         if rss:
             ok = "✓" if max(rss) <= 1536 else "✗"
             lines.append(f"| peak RSS, full MNIST training (ModelConvNet) | | {max(rss):,.0f} MB | | ≤ 1.5 GB {ok} |")
     app = results.get("app")
     if app:
         if "error" in app:
-            lines.append(f"| app overhead | | {app['error']} | | ≤ 5 % |")
+            lines.append(f"| app overhead | | {app['error']} | | ≤ 3 % |")
         else:
-            ok = "✓" if app["overhead"] <= 0.05 else "✗"
+            ok = "✓" if app["overhead"] <= 0.03 else "✗"
             spread = app.get("overheads") or [app["overhead"]]
             lines.append(
                 f"| app overhead: 1 − images/s live in the app / without (ModelConvNet, median of "
                 f"{len(spread)} pairs, {100 * min(spread):+.1f} to {100 * max(spread):+.1f} %) | {app['plain']:,.0f} | "
-                f"{app['app']:,.0f} | {100 * app['overhead']:+.1f} % | ≤ 5 % {ok} |"
+                f"{app['app']:,.0f} | {100 * app['overhead']:+.1f} % | ≤ 3 % {ok} |"
             )
             if app["key_median_ms"] is not None:
                 ok = "✓" if app["key_max_ms"] <= 100 else "✗"
@@ -581,11 +603,11 @@ def report(results: dict) -> str:
         torch_note = "torch imported!" if start["help_torch"] else "no torch"
         lines.append(f"| `savi-tui --help` printed | | {start['help']:.2f} s ({torch_note}) | | ≤ 0.5 s {ok} |")
         if "frame" in start:
-            ok = "✓" if start["frame"] <= 1.0 and not start["frame_torch"] else "✗"
+            ok = "✓" if start["frame"] <= 0.5 and not start["frame_torch"] else "✗"
             torch_note = "torch imported!" if start["frame_torch"] else "no torch"
-            lines.append(f"| app's first frame (headless) | | {start['frame']:.2f} s ({torch_note}) | | ≤ 1 s {ok} |")
+            lines.append(f"| app's first frame (headless) | | {start['frame']:.2f} s ({torch_note}) | | ≤ 0.5 s {ok} |")
         else:
-            lines.append(f"| app's first frame | | failed: {start['frame_error'][-120:]} | | ≤ 1 s |")
+            lines.append(f"| app's first frame | | failed: {start['frame_error'][-120:]} | | ≤ 0.5 s |")
     gpu = results.get("gpu")
     if gpu:
         lines += _gpu_rows(gpu)
@@ -605,6 +627,26 @@ def _gpu_rows(gpu: dict) -> list[str]:
         f"≤ 2 s on an H100 {ok} |",
         f"| ModelConvNet to 99.0 % on {on}, fast recipe | | {_tta_cell(gpu['fast'])} | | |",
     ]
+
+
+def _fast_row(runs: list[dict]) -> str:
+    """The fast recipe over seeds 0-4: each seed's training seconds and accuracy, against the
+    target of its arithmetic (≤ 4 s where bf16 is native, ≤ 12 s in float32)."""
+    limit = 4.0 if all(r["arithmetic"] == "bf16" for r in runs) else 12.0
+    reached = [r for r in runs if r["reached_epoch"] is not None]
+    cells = ", ".join(
+        f"{r['train_seconds']:.1f} s" if r["reached_epoch"] is not None else f"✗ {100 * r['best_accuracy']:.2f} %"
+        for r in runs
+    )
+    accuracies = [a for r in runs for e, a, _ in r["epochs"] if e == (r["reached_epoch"] or 1)]
+    ok = "✓" if len(reached) == len(runs) and max(r["train_seconds"] for r in reached) <= limit else "✗"
+    trains, walls = [r["train_seconds"] for r in reached], [r["wall_seconds"] for r in reached]
+    summary = f"median {median(trains):.1f} s, evaluated and saved {median(walls):.1f} s; " if trains else ""
+    seeds = f"seeds {runs[0]['seed']}-{runs[-1]['seed']}"
+    return (
+        f"| ModelConvNet to 99.0 %, fast recipe ({runs[0]['arithmetic']}), {seeds}: seconds of training each | | "
+        f"{cells} ({summary}{100 * min(accuracies):.2f}-{100 * max(accuracies):.2f} %) | | ≤ {limit:.0f} s {ok} |"
+    )
 
 
 def _tta_cell(r: dict) -> str:
@@ -636,6 +678,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="alternating repeats per comparison (default 5, quick 3)")
     parser.add_argument("--course-tta", action="store_true", help="also train the course pipeline itself to 99 %%")
     parser.add_argument("--out", help="write all results as JSON here too")
+    parser.add_argument(
+        "--isa", choices=("native", "avx2"), default="native", help="avx2: run every measurement on AVX2 code paths"
+    )
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--datasets", help=argparse.SUPPRESS)
     parser.add_argument("--recipe", default="default", help=argparse.SUPPRESS)
@@ -648,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         datasets = Path(args.datasets)
         answer = {
-            "tta": lambda: child_tta(datasets, args.recipe, max_epochs=15),
+            "tta": lambda: child_tta(datasets, args.recipe, max_epochs=15, seed=args.seed),
             "course-tta": lambda: child_course_tta(datasets, max_epochs=15),
             "app-side": lambda: child_app_side(datasets, args.side),
             "gpu": lambda: child_gpu(datasets),
@@ -659,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(answer))
         return 0
 
+    if args.isa == "avx2":
+        os.environ.update(AVX2_ENV)  # before torch is imported here, and inherited by every child
     from savi_tui.core.data import default_datasets_root, import_idx
 
     if args.mnist:
@@ -682,8 +730,9 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "throughput":
             results["throughput"] = section_throughput(datasets, repeats, args.quick)
         elif section == "tta":
-            tta = {"fast": child("tta", datasets, "--recipe", "fast")}
-            print(f"  fast recipe: {tta['fast']}", file=sys.stderr)
+            tta = {"fast_seeds": [child("tta", datasets, "--recipe", "fast", "--seed", str(s)) for s in FAST_SEEDS]}
+            for run in tta["fast_seeds"]:
+                print(f"  fast recipe: {run}", file=sys.stderr)
             if not args.quick:
                 tta["default"] = child("tta", datasets, "--recipe", "default")
                 print(f"  course settings: {tta['default']}", file=sys.stderr)
