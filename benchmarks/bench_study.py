@@ -116,7 +116,7 @@ async def _app_timings(root: Path) -> dict:
             return bool(pane.children) and pane.children[0].region.height > 0
 
         for key, metric in (("1", "train_loss"), ("2", "test_loss"), ("3", "test_accuracy"), ("1", "train_loss")):
-            await answered(key, lambda metric=metric: chart._drawn is not None and chart._drawn[0][2] == metric)
+            await answered(key, lambda metric=metric: chart.drawn_metric == metric)
         compare.query_one("ContentTabs").focus()
         for _ in range(4):  # right, through the four tabs
             before = tabs.active

@@ -3,11 +3,15 @@ of the list that Enter, + and - unfold and fold."""
 
 from __future__ import annotations
 
+from textual.app import App
 from textual.widgets import DataTable, Input, Static
+from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 from tui_helpers import first_screen_in_a_fresh_process, make_app, wait_for
 
 from savi_tui.tui.screens.compare import CompareScreen
 from savi_tui.tui.screens.experiments import ExperimentsScreen
+from savi_tui.tui.widgets.compare_chart import CompareChart
 from tests.study_helpers import make_group, make_run
 
 
@@ -153,6 +157,66 @@ async def test_compare_keys_answer_quickly_with_twenty_runs(tmp_path):
             await pilot.pause()
             slowest = max(slowest, time.perf_counter() - started)
         assert slowest < 2.0  # only a hang fails here: the bench (bench_study.py) measures the 100 ms target
+
+
+async def test_a_mark_changes_the_cell_of_the_marked_row_and_adds_no_row_anew(tmp_path, monkeypatch):
+    for index in range(3):
+        make_run(tmp_path, f"run-{index}", minutes=index)
+    make_run(tmp_path, "a-longer-name-keeps-the-column-as-wide", minutes=3)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one("#experiments", DataTable)
+        before = {key: table.get_row(key) for key in row_keys(app)}
+        await move_to(pilot, "run-1")
+        added = []
+        monkeypatch.setattr(table, "add_row", lambda *cells, **kwargs: added.append(cells))
+        await pilot.press("space")
+        assert table.get_row("run-1")[0].plain == "● run-1"
+        assert added == [] and row_keys(app) == list(before)
+        assert table.get_row("run-0") == before["run-0"] and table.get_row("run-1")[1:] == before["run-1"][1:]
+
+
+async def test_the_charts_are_drawn_ahead_so_that_a_chart_key_only_shows_one(tmp_path, monkeypatch):
+    for index in range(3):
+        make_run(tmp_path, f"run-{index}", accuracy=0.95 + index / 100, minutes=index)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await move_to(pilot, app.screen.table.selected_key())
+        await pilot.press("space", "space", "space")
+        screen = await compared(pilot)
+        await pilot.pause(0.5)  # idle: the three charts are drawn meanwhile
+        builds, build = [], Plot.build
+        monkeypatch.setattr(Plot, "build", lambda plot: (builds.append(plot), build(plot))[1])
+        chart = screen.query_one(CompareChart)
+        for key, metric in (("1", "train_loss"), ("2", "test_loss"), ("3", "test_accuracy")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert chart.drawn_metric == metric and chart.size.area > 0
+        assert builds == []  # drawn ahead at the size the Curves tab gives the chart
+
+
+async def test_a_chart_drawn_ahead_is_what_textual_plotext_draws_at_that_size(tmp_path):
+    from savi_tui.core.compare import compare
+    from savi_tui.core.experiments import list_experiments
+
+    make_group(tmp_path, "conv", [0.97, 0.98, 0.99], minutes=2)
+    make_run(tmp_path, "fc", model="ModelFullyConnected", accuracy=0.95, minutes=1)
+    comparison = compare(["conv", "fc"], list_experiments(tmp_path))
+
+    class ChartApp(App):
+        def compose(self):
+            yield CompareChart()
+
+    app = ChartApp()
+    async with app.run_test(size=(70, 20)) as pilot:
+        chart = app.query_one(CompareChart)
+        chart.show(comparison.entries, "test_accuracy")
+        await pilot.pause()
+        ours, plotexts = chart.render(), PlotextPlot.render(chart)  # its own render, of the same data
+        assert (ours.plain, ours.spans) == (plotexts.plain, plotexts.spans)
+        assert "test accuracy per epoch" in ours.plain
 
 
 def test_a_list_with_groups_comes_up_without_importing_scipy_or_torch(tmp_path):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from contextlib import asynccontextmanager
 from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
 from textual.app import App
-from textual.widgets import DataTable, RichLog
+from textual.widgets import DataTable, Input, RichLog
 from tui_helpers import (
     FC_MODEL_SUMMARY,
     FC_SUMMARY,
@@ -73,12 +74,18 @@ async def test_a_generated_name_fits_without_scrolling_sideways(tmp_path, size, 
         assert not table.show_horizontal_scrollbar and table.max_scroll_x == 0
 
 
-async def test_a_wider_terminal_shows_the_columns_a_narrow_one_dropped(tmp_path):
+@asynccontextmanager
+async def four_listed(tmp_path, size: tuple[int, int]):
+    """The four experiments listed at ``size``: (pilot, screen, its table)."""
     make_four_experiments(tmp_path / "e")
     app = make_app(tmp_path / "e")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         screen = await listed(pilot)
-        table = screen.query_one("#experiments", DataTable)
+        yield pilot, screen, screen.query_one("#experiments", DataTable)
+
+
+async def test_a_wider_terminal_shows_the_columns_a_narrow_one_dropped(tmp_path):
+    async with four_listed(tmp_path, (80, 24)) as (pilot, screen, table):
         assert list(table.columns) == ["name", "state", "epochs", "best", "loss", "f1", "modified"]
         assert str(table.get_row("mnist-fc-baseline")[-1]) == "12:01"  # today (the app's clock): the time
         await pilot.resize_terminal(120, 40)
@@ -86,6 +93,16 @@ async def test_a_wider_terminal_shows_the_columns_a_narrow_one_dropped(tmp_path)
         assert list(table.columns) == screen.table.shown_columns == ALL_COLUMNS
         assert table.max_scroll_x == 0
         assert str(table.get_row("mnist-fc-baseline")[list(table.columns).index("model")]) == "FullyConnected"
+
+
+async def test_each_column_is_as_wide_as_its_widest_cell_of_any_experiment_filtered_or_not(tmp_path):
+    async with four_listed(tmp_path, (120, 40)) as (pilot, screen, table):
+        widths = {key.value: column.width for key, column in table.columns.items()}
+        assert widths["name"] == len("mnist-fc-baseline") and widths["state"] == len("interrupted")
+        screen.query_one("#filter", Input).value = "broken"
+        await pilot.pause()
+        assert screen.table.selected_name() == "broken-run"
+        assert {key.value: column.width for key, column in table.columns.items()} == widths
 
 
 @pytest.mark.parametrize("size, whole_text", [((120, 40), True), ((80, 24), False)])

@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
+from savi_tui.tui.collector import collect_ahead
 from savi_tui.tui.messages import ComparisonReady
 from savi_tui.tui.screens.error import ErrorScreen
-from savi_tui.tui.textual_fixes import Footer
+from savi_tui.tui.textual_fixes import DataTable, Footer
 from savi_tui.tui.widgets.compare_chart import METRICS, CompareChart, legend
 
 METRIC_KEYS = dict(zip("123", METRICS, strict=True))  # key → metric of the chart
@@ -76,6 +77,19 @@ class CompareScreen(Screen):
         self._fill("#compare-per-class", "class", comparison.names, per_class)
         self.query_one("#compare-noise", Static).update("\n".join(message.noise))
         self.query_one(CompareChart).show(comparison.entries)
+        self.call_after_refresh(self._prepare_charts)
+
+    def _prepare_charts(self) -> None:
+        """Draw the charts ahead, one each time the screen is idle (a key waits for one at most),
+        then collect the garbage of the comparison before the keys come."""
+        if not self.is_attached:
+            return
+        # the Curves pane fills the tabs' content area, which is laid out whichever tab is shown
+        size = self.query_one("#compare-tabs ContentSwitcher").size
+        if size and self.query_one(CompareChart).prepare(size):
+            self.call_after_refresh(self._prepare_charts)
+        else:
+            collect_ahead()
 
     def _fill(self, selector: str, first: str, names: list[str], rows: list[list[str]]) -> None:
         table = self.query_one(selector, DataTable)

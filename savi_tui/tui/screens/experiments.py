@@ -11,11 +11,12 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from savi_tui.core.experiment_row import group_text
 from savi_tui.core.experiments import ExperimentState, delete_experiment, folder_signature, list_experiments
 from savi_tui.core.queue import RunQueue
+from savi_tui.tui.collector import HeldCollections
 from savi_tui.tui.messages import (
     ExperimentDeleted,
     ExperimentsLoaded,
@@ -63,6 +64,7 @@ class ExperimentsScreen(Screen):
         self.loaded = False
         self._last_full_reload = 0.0
         self._listed_signature: tuple = ()
+        self._first_listing = HeldCollections()  # no collector pass until the first listing is on screen
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -89,8 +91,12 @@ class ExperimentsScreen(Screen):
         self._show_empty(False)
         self.query_one("#empty-guide").display = False
         self.table.focus()
+        self._first_listing.hold()
         self.reload()
         self.set_interval(REFRESH_SECONDS, self._auto_reload)
+
+    def on_unmount(self) -> None:
+        self._first_listing.release()
 
     def on_resize(self, event: events.Resize) -> None:
         if self.loaded:  # after the layout, so that the table's new height is known
@@ -130,6 +136,8 @@ class ExperimentsScreen(Screen):
         self.post_message(ExperimentsLoaded(infos))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "experiments" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._first_listing.release()
         screen = ErrorScreen.for_worker(event)  # a worker's messages do not bubble to the app
         if screen is not None:
             self.app.push_screen(screen)
@@ -141,6 +149,7 @@ class ExperimentsScreen(Screen):
         self.loaded = True
         self.table.show(self.infos)
         self._shown()
+        self.call_after_refresh(self._first_listing.release)
 
     def _refill(self) -> None:
         self.table.refill()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Size
 from textual_plotext import PlotextPlot
 
 from savi_tui.tui.widgets.loss_chart import tick_labels, y_axis
@@ -31,33 +32,56 @@ def legend(names: list[str]) -> Text:
 
 
 class CompareChart(PlotextPlot):
-    """Call ``show`` with ``Compared`` entries (core.compare) and a metric of ``METRICS``."""
+    """Call ``show`` with ``Compared`` entries (core.compare) and a metric of ``METRICS``; ``prepare``
+    draws the metrics ahead, so that showing one needs no drawing."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.entries: list = []
         self.metric = "test_loss"
-        self._drawn: tuple | None = None  # (what was drawn, at which size) and the drawing
+        self.drawn_metric: str | None = None  # the metric of the drawing rendered last
+        self._drawings: dict[str, tuple[tuple, Text]] = {}  # metric → ((size, theme), its drawing)
 
     def show(self, entries: list, metric: str | None = None) -> None:
-        self.entries = list(entries)
+        entries = list(entries)
+        if entries != self.entries:
+            self.entries, self._drawings = entries, {}
         self.metric = metric or self.metric
         self.refresh()
 
-    def render(self):
-        # Drawing 20 runs takes plotext most of 100 ms: a tab switch or a refresh reuses it.
-        drawn_for = (id(self.entries), len(self.entries), self.metric, self.size)
-        if self._drawn is None or self._drawn[0] != drawn_for:
-            self._draw()
-            self._drawn = (drawn_for, super().render())
-        return self._drawn[1]
+    def prepare(self, size: Size) -> bool:
+        """Draw the first metric not yet drawn at ``size``; False when every one is."""
+        missing = [metric for metric in METRICS if self._drawings.get(metric, (None,))[0] != self._drawn_for(size)]
+        if missing:
+            self._drawing(missing[0], size)
+        return bool(missing)
 
-    def _draw(self) -> None:
+    def render(self):
+        # Drawing 20 runs takes plotext most of 100 ms: a key, a tab switch or a refresh reuses it.
+        self.drawn_metric = self.metric
+        return self._drawing(self.metric, self.size)
+
+    def _drawn_for(self, size: Size) -> tuple:
+        return size, self._get_plotext_theme_name(self.app.theme)
+
+    def _drawing(self, metric: str, size: Size) -> Text:
+        drawn_for, drawing = self._drawings.get(metric, (None, None))
+        if drawn_for != self._drawn_for(size):
+            self._draw(metric, size.height)
+            # what textual-plotext 1.0.1's PlotextPlot.render does at the widget's own size
+            self.plt.plotsize(size.width, size.height)
+            self.plt._set_size(size.width, size.height)
+            self.plt.theme(self._get_plotext_theme_name(self.app.theme))
+            drawing = Text.from_ansi(self.plt.build())
+            self._drawings[metric] = (self._drawn_for(size), drawing)
+        return drawing
+
+    def _draw(self, metric: str, height: int) -> None:
         plt = self.plt
         plt.clear_data()
-        plt.title(METRICS[self.metric] + " per epoch")
+        plt.title(METRICS[metric] + " per epoch")
         plt.xlabel("epoch")
-        curves = [entry.curve(self.metric) for entry in self.entries]
+        curves = [entry.curve(metric) for entry in self.entries]
         values = [v for _, mean, low, high in curves for v in (*mean, *(low or ()), *(high or ()))]
         right = max([1, *(e for epochs, *_ in curves for e in epochs)])
         plt.xlim(0.5, right + 0.5)
@@ -65,7 +89,7 @@ class CompareChart(PlotextPlot):
         if not values:
             plt.ylim(0, 1)
             return
-        low_value, high_value, ticks = y_axis(min(values), max(values), max(self.size.height - 5, 2))
+        low_value, high_value, ticks = y_axis(min(values), max(values), max(height - 5, 2))
         plt.ylim(low_value, high_value)
         plt.yticks(ticks, tick_labels(ticks))
         for index, (epochs, mean, low, high) in enumerate(curves):

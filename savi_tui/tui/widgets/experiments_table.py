@@ -8,12 +8,12 @@ from datetime import datetime
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from savi_tui.core.experiment_groups import GroupInfo, gather_groups
 from savi_tui.core.experiment_row import experiment_row, group_row
 from savi_tui.tui.state_styles import STATE_STYLES
+from savi_tui.tui.textual_fixes import DataTable
 
 GROUP_KEY = "group:"  # a group's row key: the prefix and its name (an experiment's name has no ':')
 MARK, EXPANDED, COLLAPSED = "● ", "▾ ", "▸ "
@@ -64,14 +64,15 @@ class ExperimentsTable(DataTable):
         self.sort_column = "modified"
         self.sort_reverse = True
         self.shown_columns: list[str] = []
-        self._shown_labels: list[str] = []
+        self._shown: list[tuple[str, str, int]] = []  # (key, label, width) of each column shown
         self.loose: list = []  # the experiments in no group
         self.groups: dict[str, GroupInfo] = {}
         self.expanded: set[str] = set()  # group names
         self.marked: set[str] = set()  # row keys
+        self._cells: dict[str, dict[str, Text]] = {}  # row key → its cells, kept while they stay the same
 
     def on_mount(self) -> None:
-        self._show_columns(list(COLUMNS))  # narrowed to the width once the experiments are listed
+        self._show_columns(self._column_widths([]))  # the labels' widths until the experiments are listed
 
     # -- what it shows -------------------------------------------------------
 
@@ -80,6 +81,7 @@ class ExperimentsTable(DataTable):
         self.loose, self.groups = gather_groups(infos)
         self.expanded &= set(self.groups)
         self.marked &= {row_key(entry) for entry in [*infos, *self.groups.values()]}
+        self._cells = {}
         self.refill()
 
     def filter(self, text: str) -> None:
@@ -112,19 +114,24 @@ class ExperimentsTable(DataTable):
         return rows
 
     def refill(self) -> None:
-        """Rows and columns again, for the infos, filter, sort and width as they are now."""
+        """Rows and columns again, for the infos, filter, sort and width as they are now: the same rows
+        in the same order change only their changed cells, others are added anew."""
         selected = self.selected_key()
-        entries = self.visible_infos()
-        values = {row_key(entry): self._values(entry) for entry in [*self.infos, *self.groups.values()]}
-        self._show_columns(self._fitting_columns(list(values.values())))
-        keyed = [(key, [values[key][column] for column in self.shown_columns]) for key in map(row_key, entries)]
-        current = [(key.value, self.get_row(key)) for key in self.rows]
-        if current != keyed:
-            self.clear()
+        cells = {row_key(entry): self._cells_of(entry) for entry in [*self.infos, *self.groups.values()]}
+        self._show_columns(self._column_widths(list(cells.values())))
+        keys = [row_key(entry) for entry in self.visible_infos()]
+        keyed = [(key, [cells[key][column] for column in self.shown_columns]) for key in keys]
+        if [key.value for key in self.rows] == keys:
             for key, row in keyed:
-                self.add_row(*row, key=key)
-            if selected and selected in [key for key, _ in keyed]:
-                self.move_cursor(row=self.get_row_index(selected))
+                for column, old, new in zip(self.shown_columns, self.get_row(key), row, strict=True):
+                    if old is not new and (old != new or old.style != new.style):
+                        self.update_cell(key, column, new)
+            return
+        self.clear()
+        for key, row in keyed:
+            self.add_row(*row, key=key)
+        if selected in keys:
+            self.move_cursor(row=self.get_row_index(selected))
 
     def selected_key(self) -> str | None:
         """The highlighted row's key: an experiment's name, or ``GROUP_KEY`` + a group's."""
@@ -157,11 +164,13 @@ class ExperimentsTable(DataTable):
 
     def expand(self, group: GroupInfo) -> None:
         self.expanded.add(group.name)
+        self._cells.pop(GROUP_KEY + group.name, None)
         self.refill()
 
     def collapse(self, group: GroupInfo) -> None:
         """Fold its members back into its row, and put the cursor there."""
         self.expanded.discard(group.name)
+        self._cells.pop(GROUP_KEY + group.name, None)
         self.refill()
         if GROUP_KEY + group.name in [key.value for key in self.rows]:
             self.move_cursor(row=self.get_row_index(GROUP_KEY + group.name))
@@ -171,6 +180,7 @@ class ExperimentsTable(DataTable):
         key = self.selected_key()
         if key is not None:
             self.marked ^= {key}
+            self._cells.pop(key, None)
             self.refill()
         return key
 
@@ -206,7 +216,13 @@ class ExperimentsTable(DataTable):
 
     # -- columns -------------------------------------------------------------
 
-    def _values(self, entry) -> dict:
+    def _cells_of(self, entry) -> dict[str, Text]:
+        key = row_key(entry)
+        if key not in self._cells:
+            self._cells[key] = self._values(entry)
+        return self._cells[key]
+
+    def _values(self, entry) -> dict[str, Text]:
         key = row_key(entry)
         if isinstance(entry, GroupInfo):
             values: dict = group_row(entry, self.clock())
@@ -225,26 +241,26 @@ class ExperimentsTable(DataTable):
         arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
         return COLUMNS[key][0] + arrow
 
-    def _fitting_columns(self, all_values: list[dict]) -> list[str]:
-        """The columns that fit the width of every row's ``all_values`` (not only the filtered
-        ones, so that typing a filter does not make columns come and go): no horizontal scrolling."""
-        available = self.size.width or self.screen.size.width  # the screen's, before the first layout
-        if self.size.height and len(self.infos) + 1 > self.size.height:
-            available -= self.styles.scrollbar_size_vertical
-        widths = {
-            key: max([cell_len(self._label(key)), *(cell_len(str(values[key])) for values in all_values)])
+    def _column_widths(self, all_values: list[dict]) -> dict[str, int]:
+        """Each column's width, padding included: its longest label or value among every row's
+        ``all_values`` (not only the filtered ones, so that typing a filter leaves the columns be)."""
+        return {
+            key: max([cell_len(self._label(key)), *(cell_len(values[key].plain) for values in all_values)])
             + 2 * self.cell_padding
             for key in COLUMNS
         }
-        return fitting_columns(widths, available)
 
-    def _show_columns(self, keys: list[str]) -> None:
-        """Rebuild the columns when they or their labels change (a column's width follows its label
-        only when it is added)."""
-        labels = [self._label(key) for key in keys]
-        if labels == self._shown_labels and keys == self.shown_columns:
+    def _show_columns(self, widths: dict[str, int]) -> None:
+        """The columns that fit the width (no horizontal scrolling), each as wide as ``widths`` says:
+        the table then measures no cell. Rebuilt only when they, their labels or widths change."""
+        available = self.size.width or self.screen.size.width  # the screen's, before the first layout
+        if self.size.height and len(self.infos) + 1 > self.size.height:
+            available -= self.styles.scrollbar_size_vertical
+        keys = fitting_columns(widths, available)
+        columns = [(key, self._label(key), widths[key] - 2 * self.cell_padding) for key in keys]
+        if columns == self._shown:
             return
         self.clear(columns=True)
-        for key, label in zip(keys, labels, strict=True):
-            self.add_column(Text(label), key=key)
-        self.shown_columns, self._shown_labels = keys, labels
+        for key, label, width in columns:
+            self.add_column(Text(label), key=key, width=width)
+        self.shown_columns, self._shown = keys, columns

@@ -1,0 +1,71 @@
+"""The garbage collector's automatic passes are held while the first listing is shown, and on again
+once it is on screen, whatever happens to the listing."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from tui_helpers import make_app, make_four_experiments, wait_for
+
+import savi_tui.tui.screens.experiments as experiments_screen
+from savi_tui.tui.collector import HeldCollections
+from savi_tui.tui.screens.experiments import ExperimentsScreen
+
+
+def test_held_collections_stop_the_automatic_passes_until_released():
+    held = HeldCollections()
+    held.hold()
+    held.hold()
+    assert not gc.isenabled()
+    assert gc.collect() >= 0  # an explicit pass still runs
+    held.release()
+    assert gc.isenabled()
+    held.release()
+    assert gc.isenabled()
+
+
+def test_releasing_leaves_the_passes_off_when_they_were_off_before():
+    gc.disable()
+    try:
+        held = HeldCollections()
+        held.hold()
+        held.release()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_the_first_listing_is_shown_without_automatic_passes_which_come_back_then(tmp_path, monkeypatch):
+    make_four_experiments(tmp_path / "e")
+    during = []
+    original = experiments_screen.list_experiments
+    monkeypatch.setattr(
+        experiments_screen, "list_experiments", lambda root: (during.append(gc.isenabled()), original(root))[1]
+    )
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        await pilot.pause()
+        assert during == [False]
+        assert gc.isenabled()
+
+
+async def test_the_passes_come_back_when_the_first_listing_fails_or_the_app_ends_before_it(tmp_path, monkeypatch):
+    def failing(root):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(experiments_screen, "list_experiments", failing)
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen is not None and not isinstance(app.screen, ExperimentsScreen))
+        assert gc.isenabled()  # the error modal is up, the collector is back
+
+    unblock = threading.Event()
+    monkeypatch.setattr(experiments_screen, "list_experiments", lambda root: (unblock.wait(10), [])[1])
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert not gc.isenabled()  # still listing
+    unblock.set()
+    assert gc.isenabled()
