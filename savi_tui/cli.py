@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=RECIPES,
         default=_DEFAULTS.recipe,
         help="default: the course's (constant learning rate); fast: one-cycle schedule, normalized inputs, "
-        "label smoothing, epochs of 3/4 of the images (ModelConvNet above 99%% in one epoch)",
+        "label smoothing (ModelConvNet above 99%% in one epoch)",
     )
     resume = train.add_mutually_exclusive_group()
     resume.add_argument(

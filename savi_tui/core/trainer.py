@@ -26,14 +26,7 @@ from savi_tui.core.models import MODELS, create_model, model_summary
 from savi_tui.core.plots import confusion_plot_path, write_confusion_plot, write_training_plot
 from savi_tui.core.predictions import predictions_of_evaluation, predictions_path, write_predictions
 from savi_tui.core.progress import Progress, read_progress, write_progress
-from savi_tui.core.recipes import (
-    autocast_dtype,
-    build_optimizer,
-    build_scheduler,
-    images_per_epoch,
-    input_normalization,
-    label_smoothing,
-)
+from savi_tui.core.recipes import autocast_dtype, build_optimizer, build_scheduler, input_normalization, label_smoothing
 from savi_tui.core.run_log import RunLogWriter
 from savi_tui.core.train_state import PartialEpoch, TrainState, state_error
 
@@ -105,8 +98,7 @@ class Trainer:
 
         cfg, data = self.config, self.data
         device = resolve_device(cfg.device)
-        size, epoch_size = len(data.train), images_per_epoch(cfg, len(data.train))
-        self.steps = batches_per_epoch(epoch_size, cfg.batch_size)
+        size, self.steps = len(data.train), batches_per_epoch(len(data.train), cfg.batch_size)
         self._setup(device)
         self.after_setup()
         settle_garbage()  # torch, the data and the model are here for the whole run
@@ -134,7 +126,7 @@ class Trainer:
             self.epoch_started = time.perf_counter() - state.partial_epoch.seconds
             order = epoch_order(size, cfg.seed, epoch_idx, device)
             self.model.train()
-            for begin, end in batch_slices(epoch_size, cfg.batch_size, state.batch_idx):
+            for begin, end in batch_slices(size, cfg.batch_size, state.batch_idx):
                 if self.stop_event.is_set():
                     return self._stop()
                 # one gather per batch, never one example at a time

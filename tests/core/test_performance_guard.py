@@ -97,30 +97,6 @@ def test_default_recipe_keeps_the_course_arithmetic():
     assert recipes.autocast_dtype(cfg, torch.device("cpu")) is None
 
 
-def test_a_fast_epoch_trains_on_three_quarters_of_the_images_and_each_epoch_on_its_own(
-    tmp_path, tiny_mnist_root, monkeypatch
-):
-    seen: list[list[int]] = []
-
-    def record_batches(trainer):  # each training image by its pixels' sum, which tells them apart
-        trainer.model.register_forward_pre_hook(
-            lambda module, inputs: seen.append(inputs[0].flatten(1).sum(1).tolist()) if module.training else None
-        )
-
-    monkeypatch.setattr(trainer_module.Trainer, "after_setup", record_batches)
-    cfg = TrainConfig(model="ModelConvNet", batch_size=16, epochs=2, seed=0, recipe="fast", device="cpu")
-    trainer, outcome, _ = _train(tmp_path, tiny_mnist_root, cfg)
-    assert outcome == "finished"
-    size = len(trainer.data.train)
-    share = round(size * recipes.FAST_EPOCH_FRACTION)
-    assert share < size
-    per_epoch = -(-share // 16)
-    assert trainer.steps == per_epoch and len(seen) == 2 * per_epoch
-    first, second = (sum(seen[i * per_epoch : (i + 1) * per_epoch], []) for i in range(2))
-    assert len(first) == len(second) == share
-    assert sorted(first) != sorted(second)  # another shuffle, another three quarters
-
-
 @pytest.mark.parametrize("cap", ["AVX2", "avx512_core"])
 def test_a_onednn_isa_cap_below_bf16_makes_the_fast_recipe_train_in_float32(monkeypatch, cap):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
