@@ -426,11 +426,11 @@ def child_app_side(datasets: Path, side: str) -> dict:
         with tempfile.TemporaryDirectory() as root:
             app = SaviApp(root, datasets)
             async with app.run_test(size=(120, 40)) as pilot:
-                app.start_training(config=cfg(), name="bench")
+                app.training.start(config=cfg(), name="bench")
                 await pilot.pause()
-                while app.active_run is None or not app.active_run.done.is_set():
+                while app.training.active_run is None or not app.training.active_run.done.is_set():
                     await asyncio.sleep(0.25)
-                    if side == "keys" and app.active_run.trainer is not None:
+                    if side == "keys" and app.training.active_run.trainer is not None:
                         # a key event through the app's queue, as from the terminal (pilot.press
                         # would also wait for the whole process to be idle, which training never is)
                         started = time.perf_counter()
