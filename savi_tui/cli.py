@@ -262,6 +262,7 @@ def _console():
 def _list(args, experiments_root: Path, datasets_root: Path) -> int:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from savi_tui.core.experiment_row import experiment_row
     from savi_tui.core.experiments import list_experiments
@@ -288,7 +289,8 @@ def _list(args, experiments_root: Path, datasets_root: Path) -> int:
         table.add_column(label, justify="right" if numeric else "left", no_wrap=key != "name")
     for info in infos:
         row = experiment_row(info, partial_epoch=True)
-        table.add_row(*(row[key] for key in columns))
+        # Text, not str: the 9,000 cells of a thousand experiments skip Rich's markup parser
+        table.add_row(*(Text(row[key]) for key in columns))
     console.print(table)
     return 0
 
