@@ -1,7 +1,8 @@
 """The ``study`` section of ``bench.py``: a root of 1,000 experiments and a comparison of 20 runs.
 
-- a generated root (config.json, progress.json with 10 epochs, statistics.json, summary.txt; no
-  checkpoints): half of it in groups of five seeds;
+- a generated root (config.json, progress.json with 10 epochs, statistics.json, summary.txt, and
+  status.pkl and best.pkl with their checksums and previous versions, each the size of its model's
+  real training state, about 3 GB in all): half of it in groups of five seeds;
 - the app at 120x40: from start to the listed table, a filter typed, a sort; ``savi-tui list`` in a
   fresh process;
 - the compare screen of 20 runs: the slowest of its keys (charts, tabs), from press to drawn,
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,6 +35,7 @@ def generate_root(root: Path, count: int = EXPERIMENTS) -> None:
     from savi_tui.core.progress import Progress, write_progress
 
     models = ("ModelFullyConnected", "ModelConvNet", "ModelBetterCNN")
+    checkpoints = _checkpoint_templates(root.parent / "checkpoint-templates", models)
     for index in range(count):
         grouped = index % 2 == 0
         group = f"study-{index // (2 * GROUP_SIZE):03d}" if grouped else None
@@ -56,6 +59,48 @@ def generate_root(root: Path, count: int = EXPERIMENTS) -> None:
             matrix[digit][digit], matrix[digit][(digit + 1) % 10] = 1000 - errors[digit], errors[digit]
         atomic_write_json(experiment.statistics_path, {"epoch": best.epoch, **statistics_from_confusion(matrix)})
         experiment.summary_path.write_text("Total params: 206,922\n")
+        _copy_checkpoints(checkpoints[config.model], experiment.path)
+
+
+def _checkpoint_templates(folder: Path, models) -> dict[str, Path]:
+    """Per model, a folder with ``status.pkl`` and ``best.pkl`` (and their ``.prev``) as a training
+    leaves them: the model's weights and Adam's state after a step, saved through the checkpoint
+    module."""
+    import torch
+
+    from savi_tui.core.checkpoint import save_checkpoint
+    from savi_tui.core.models import create_model
+    from savi_tui.core.train_state import TrainState
+
+    templates = {}
+    for name in models:
+        model = create_model(name)
+        optimizer = torch.optim.Adam(model.parameters())
+        model(torch.rand(2, 1, 28, 28)).sum().backward()
+        optimizer.step()
+        state = TrainState(
+            model_name=name,
+            config={},
+            model_state_dict=model.state_dict(),
+            optimizer_state_dict=optimizer.state_dict(),
+            rng_state={"torch": torch.get_rng_state()},
+        )
+        templates[name] = folder / name
+        templates[name].mkdir(parents=True)
+        for kind in ("status", "best"):
+            for _ in range(2):  # the second save keeps the first as .prev
+                save_checkpoint(templates[name] / f"{kind}.pkl", state, keep_previous=True)
+    return templates
+
+
+def _copy_checkpoints(template: Path, folder: Path) -> None:
+    """Copies of the files the list reads (each its own inode, as on disk); the ``.prev`` files,
+    which it never reads, as hard links to save the disk."""
+    for source in template.iterdir():
+        if ".prev." in source.name:
+            os.link(source, folder / source.name)
+        else:
+            shutil.copyfile(source, folder / source.name)
 
 
 async def _app_timings(root: Path) -> dict:
@@ -91,6 +136,15 @@ async def _app_timings(root: Path) -> dict:
         await timed(clear_filter)
         screen.table.focus()
         sorted_seconds = await timed(lambda: pilot.press("o"))
+
+        async def relist() -> None:  # as when a training writes its progress: one file changed
+            before, progress = screen.infos, root / "run-0001" / "progress.json"
+            progress.write_text(progress.read_text())
+            screen.reload(only_if_changed=True)
+            while screen.infos is before:
+                await pilot.pause(0.005)
+
+        relisted = await timed(relist)
         for _ in range(20):  # mark the first 20 rows (groups and runs)
             await pilot.press("space")
         began = time.perf_counter()
@@ -125,6 +179,7 @@ async def _app_timings(root: Path) -> dict:
         "open": opened,
         "filter": filtered,
         "sort": sorted_seconds,
+        "relist": relisted,
         "compare_open": compare_open,
         "compare_key_max": max(keys),
         "compare_key_median": statistics.median(keys),
@@ -159,6 +214,8 @@ def report_rows(study: dict) -> list[str]:
         row(f"{n:,} experiments: a filter typed, the table redrawn", study["filter"], 0.5),
         row(f"{n:,} experiments: a sort (o), the table redrawn", study["sort"], 0.5),
         row(f"{n:,} experiments: `savi-tui list`, a fresh process", study["cli_list"], 1.0),
+        f"| {n:,} experiments: listed again after one changed (as while a training writes; no target) "
+        f"| | {1000 * study['relist']:.0f} ms | | |",
         row(
             f"compare 20 runs: the slowest key (charts, tabs; median {1000 * study['compare_key_median']:.0f} ms)",
             study["compare_key_max"],

@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         from savi_tui.tui.app import run_app
 
         return run_app(experiments_root=experiments_root, datasets_root=datasets_root, on_hangup=args.on_hangup)
-    from savi_tui import cli_compare, cli_queue, cli_runs, cli_train, serve
+    from savi_tui import cli_compare, cli_list, cli_queue, cli_runs, cli_train, serve
 
     handler = {
         "train": cli_train.train,
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "stop": cli_runs.stop,
         "serve": serve.serve,
         "queue": cli_queue.queue,
-        "list": _list,
+        "list": cli_list.list_command,
         "compare": cli_compare.compare,
         "show": _show,
         "export": _export,
@@ -257,42 +257,6 @@ def _console():
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 160)
-
-
-def _list(args, experiments_root: Path, datasets_root: Path) -> int:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    from savi_tui.core.experiment_row import experiment_row
-    from savi_tui.core.experiments import list_experiments
-
-    infos = list_experiments(experiments_root)
-    console = _console()
-    if not infos:
-        console.print(f"No experiments in {experiments_root}. Start one with: savi-tui train -m ModelConvNet")
-        return 0
-    table = Table(title=f"Experiments in {experiments_root}", box=box.SIMPLE_HEAD, pad_edge=False)
-    columns = {  # the row's key → the column's label
-        "name": "name",
-        "model": "model",
-        "dataset": "dataset",
-        "epochs": "epochs",
-        "best": "best",
-        "loss": "test loss",
-        "f1": "F1",
-        "state": "state",
-        "modified": "modified",
-    }
-    for key, label in columns.items():
-        numeric = key in ("epochs", "best", "loss", "f1")
-        table.add_column(label, justify="right" if numeric else "left", no_wrap=key != "name")
-    for info in infos:
-        row = experiment_row(info, partial_epoch=True)
-        # Text, not str: the 9,000 cells of a thousand experiments skip Rich's markup parser
-        table.add_row(*(Text(row[key]) for key in columns))
-    console.print(table)
-    return 0
 
 
 def _show(args, experiments_root: Path, datasets_root: Path) -> int:

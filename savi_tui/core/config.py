@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 from savi_tui.core.errors import ConfigError
 from savi_tui.core.models import check_model_name, resolve_options
@@ -33,7 +33,9 @@ class TrainConfig:
     group: str | None = None  # the name of the group of seeds this run belongs to
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # not asdict(), whose deep copy of every field was a third of listing a thousand experiments
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**values, "model_options": dict(self.model_options)}
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

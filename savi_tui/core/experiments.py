@@ -13,7 +13,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -25,6 +25,7 @@ from savi_tui.core.events import EpochRecord, Position
 from savi_tui.core.lock import ExperimentLock, LockHolder
 from savi_tui.core.progress import Progress, read_progress
 from savi_tui.core.queue import QUEUE_FILE, RunQueue
+from savi_tui.core.verified import VerifiedRecord
 
 EXPERIMENTS_ENV = "SAVI_EXPERIMENTS"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -146,6 +147,8 @@ def delete_experiment(root: str | os.PathLike, name: str) -> None:
     experiment = open_experiment(root, name)
     lock = experiment.lock()
     with lock:  # refuses while a training holds it, and keeps one from starting
+        if (Path(root) / QUEUE_FILE).exists():
+            RunQueue(root).forget(name)  # else the runner would take it later, and fail
         for entry in sorted(experiment.path.iterdir()):
             if entry.name != ".lock":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
@@ -180,10 +183,10 @@ class ExperimentInfo:
         return Position.after(self.epochs_done, self.batch_idx, self.batches_per_epoch)
 
 
-def read_experiment_info(path: str | os.PathLike) -> ExperimentInfo:
-    """Never raises for a bad folder: a damaged experiment comes back as 'corrupt'."""
-    from savi_tui.core.checkpoint import verify_checksum
+def read_experiment_info(path: str | os.PathLike, *, verify: bool = True) -> ExperimentInfo:
+    """Never raises for a bad folder: a damaged experiment comes back as 'corrupt'.
 
+    ``verify=False`` leaves the checkpoints' checksums to ``verify_checkpoints``."""
     experiment = Experiment(path)
     info = ExperimentInfo(name=experiment.name, path=experiment.path, state="interrupted")
     info.modified = _newest_mtime(experiment.path)
@@ -209,16 +212,30 @@ def read_experiment_info(path: str | os.PathLike) -> ExperimentInfo:
         except OSError:
             pass
         return info
-    try:
-        for checkpoint in (experiment.status_path, experiment.best_path):
-            if checkpoint.exists():
-                verify_checksum(checkpoint)
-    except CheckpointError as error:
-        info.state, info.problem = "corrupt", str(error)
-        return info
     if progress.finished and info.epochs_done >= info.epochs_planned:
         info.state = "complete"
+    return verify_checkpoints(info) if verify else info
+
+
+def verify_checkpoints(info: ExperimentInfo, record: VerifiedRecord | None = None) -> ExperimentInfo:
+    """``info``, or a copy that says 'corrupt' when one of its checkpoints fails its checksum
+    (``record`` spares the hashing of those that verified before)."""
+    record = record or VerifiedRecord(info.path.parent)
+    try:
+        for checkpoint in _checkpoints(info):
+            record.check_intact(checkpoint)
+    except CheckpointError as error:
+        return replace(info, state=ExperimentState.CORRUPT.value, problem=str(error))
     return info
+
+
+def _checkpoints(info: ExperimentInfo) -> list[Path]:
+    """The checkpoints to verify: none of a running training, whose files are its own to replace,
+    nor of a folder already known to be corrupt."""
+    if info.state in (ExperimentState.RUNNING, ExperimentState.CORRUPT):
+        return []
+    experiment = Experiment(info.path)
+    return [path for path in (experiment.status_path, experiment.best_path) if path.exists()]
 
 
 def _newest_mtime(folder: Path) -> float:
@@ -233,20 +250,43 @@ def _newest_mtime(folder: Path) -> float:
     return max(times)
 
 
-def list_experiments(root: str | os.PathLike | None = None) -> list[ExperimentInfo]:
+def list_experiments(root: str | os.PathLike | None = None, *, verify: bool = True) -> list[ExperimentInfo]:
+    """Every experiment under ``root``, by name; ``verify=False`` skips the checkpoints' checksums,
+    for a list shown at once and verified after (``verify_checkpoints``)."""
     root = Path(root) if root is not None else default_experiments_root()
     if not root.is_dir():
         return []
-    infos = [
-        read_experiment_info(entry)
+    folders = [
+        entry
         for entry in sorted(root.iterdir())
         if entry.is_dir() and not entry.name.startswith(".") and (entry / "config.json").exists()
     ]
+    infos = [read_experiment_info(folder, verify=False) for folder in folders]
     queued = RunQueue(root).planned_names()  # read once for the whole listing
     for info in infos:
         if info.name in queued and info.state == ExperimentState.INTERRUPTED:
             info.state = ExperimentState.QUEUED.value
-    return infos
+    return verify_all(root, infos) if verify else infos
+
+
+def verify_all(root: str | os.PathLike, infos: list[ExperimentInfo]) -> list[ExperimentInfo]:
+    """``verify_checkpoints`` of each of ``root``'s listed experiments, and the verdicts recorded for
+    the next listing. Those the record does not know are hashed on every usable CPU (hashing runs
+    without the GIL); the others cost a stat each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from savi_tui.core.device import available_cpus
+
+    record = VerifiedRecord(root)
+    unknown = [i for i, info in enumerate(infos) if not all(map(record.known, _checkpoints(info)))]
+    verified = list(infos)
+    if unknown:
+        with ThreadPoolExecutor(max_workers=min(available_cpus(), len(unknown))) as pool:
+            found = pool.map(lambda i: verify_checkpoints(infos[i], record), unknown)
+            for index, info in zip(unknown, found, strict=True):
+                verified[index] = info
+    record.save({info.name for info in infos})
+    return verified
 
 
 def latest_resumable(root: str | os.PathLike | None = None) -> str | None:

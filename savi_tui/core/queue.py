@@ -129,6 +129,11 @@ class RunQueue:
                 raise ExperimentError(f"{name} is {entries[index].state}, not planned: nothing to cancel{hint}")
             entries[index] = replace(entries[index], state=CANCELLED, ended=now())
 
+    def forget(self, name: str) -> None:
+        """Drop ``name``'s entry, for an experiment being deleted; a run a runner holds stays its own."""
+        with self.editing() as entries:
+            entries[:] = [entry for entry in entries if entry.name != name or entry.state == RUNNING]
+
     def move(self, name: str, where: str) -> None:
         """Move a planned run ``up`` or ``down`` past the next planned one, or ``first``/``last`` of them."""
         if where not in MOVES:

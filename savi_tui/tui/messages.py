@@ -41,9 +41,11 @@ class RunFollowed(Message):
 
 @dataclass
 class ExperimentsLoaded(Message):
-    """A fresh listing of the experiments root (a list of ``ExperimentInfo``)."""
+    """A fresh listing of the experiments root (a list of ``ExperimentInfo``); ``verified_from``, when
+    it is the listing ``infos`` came from with the checkpoints' checksums verified."""
 
     infos: list
+    verified_from: list | None = None
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""``savi-tui compare``: the tables on stdout, comparison.png, and one line with exit 2 for bad names."""
+"""``savi-tui compare``: the tables on stdout, comparison.png, and one line with exit 2 for bad names;
+and the groups in ``savi-tui list``."""
 
 from __future__ import annotations
 
@@ -50,3 +51,15 @@ def test_a_missing_name_or_a_single_run_is_one_line_and_exit_2(study, tmp_path, 
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and message in captured.err
     assert not (tmp_path / "comparison.png").exists()
+
+
+def test_list_shows_a_group_as_one_row_with_its_spread_above_its_members(study, capsys):
+    assert main(["-ep", str(study), "list"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    first = next(i for i, line in enumerate(lines) if line.split()[:2] == ["conv", "(n=3)"])
+    assert "0.9900±0.0010" in lines[first] and "complete" in lines[first]  # the members' F1
+    members = lines[first + 1 : first + 4]
+    assert [line.split()[0] for line in members] == ["conv-s0", "conv-s1", "conv-s2"]
+    indent = lines[first].index("conv")
+    assert all(line.index("conv-s") == indent + 2 for line in members)  # indented under their group
+    assert any(line.split()[0] == "single" for line in lines)

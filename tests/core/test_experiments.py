@@ -74,6 +74,33 @@ def test_list_shows_complete_interrupted_running_and_corrupt(tmp_path, tiny_mnis
     assert resumable == "b-stopped"  # not the one that is running
 
 
+def test_listing_again_hashes_only_the_checkpoints_that_changed(tmp_path, tiny_mnist_root, monkeypatch):
+    import hashlib
+
+    for name in ("a", "b"):
+        new_run(TrainConfig(epochs=1, batch_size=64), root=tmp_path, name=name, datasets_root=tiny_mnist_root).run()
+    hashed = []
+    file_digest = hashlib.file_digest
+    monkeypatch.setattr(hashlib, "file_digest", lambda f, d: hashed.append(f.name) or file_digest(f, d))
+    list_experiments(tmp_path)
+    assert len(hashed) == 4  # status.pkl and best.pkl of each
+    hashed.clear()
+    list_experiments(tmp_path)  # the verdicts are in ROOT/.verified.json, for any later process
+    assert hashed == [] and (tmp_path / ".verified.json").is_file()
+    status = tmp_path / "b" / "status.pkl"
+    with open(status, "r+b") as handle:  # damaged in place, as by a disk: only its time changes
+        handle.seek(100)
+        byte = handle.read(1)[0]
+        handle.seek(100)
+        handle.write(bytes([byte ^ 1]))
+    infos = {info.name: info for info in list_experiments(tmp_path)}
+    assert hashed == [str(status)] and infos["b"].state == "corrupt" and infos["a"].state == "complete"
+    hashed.clear()
+    (tmp_path / ".verified.json").write_text('{"version": 1, "files": {"a/best.pkl": "forged"}}')
+    assert [info.state for info in list_experiments(tmp_path)] == ["complete", "corrupt"]
+    assert len(hashed) == 3  # a damaged record holds no verdict: hashed again, up to b's damaged status.pkl
+
+
 def test_lock_names_its_holder_and_dies_with_it(tmp_path):
     experiment = create_experiment(tmp_path, "x", TrainConfig())
     with experiment.lock():

@@ -13,7 +13,7 @@ import pytest
 from savi_tui.cli import main
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.errors import ConfigError, ExperimentError
-from savi_tui.core.experiments import ExperimentState, create_experiment, list_experiments
+from savi_tui.core.experiments import ExperimentState, create_experiment, delete_experiment, list_experiments
 from savi_tui.core.lock import ExperimentLock
 from savi_tui.core.queue import QUEUE_FILE, RunQueue
 from savi_tui.core.queue_runner import runner_is_running, runner_lock, start_runner_if_needed
@@ -217,6 +217,18 @@ def test_only_planned_runs_are_listed_as_queued(tmp_path):
         "cancelled": "interrupted",
         "complete": "interrupted",
     }
+
+
+def test_deleting_an_experiment_takes_it_out_of_the_queue(tmp_path):
+    for name in ("kept", "deleted", "deleted-later"):
+        create_experiment(tmp_path, name, TrainConfig())
+    queue = RunQueue(tmp_path)
+    queue.add(["kept", "deleted", "deleted-later"])
+    queue.cancel("deleted-later")
+    delete_experiment(tmp_path, "deleted")
+    delete_experiment(tmp_path, "deleted-later")
+    assert states(queue) == [("kept", "planned")]
+    assert [entry.name for entry in [queue.take_next()]] == ["kept"]
 
 
 # -- the command line ---------------------------------------------------------

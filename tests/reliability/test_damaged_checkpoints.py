@@ -64,6 +64,7 @@ def test_damage_is_detected_named_in_one_line_and_shown_as_corrupt(trained, tmp_
     template, _, _ = trained
     root, folder = copy_root(template, tmp_path, NAME)
     path = folder / filename
+    assert list_experiments(root)[0].state != "corrupt"  # listed whole first: its verdict is not kept
     DAMAGES[damage](path)
     with pytest.raises(CheckpointError) as caught:
         load_checkpoint(path)

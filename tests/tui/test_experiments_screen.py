@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from textual.widgets import DataTable, Input, Static
 from tui_helpers import make_app, make_experiment, make_four_experiments, wait_for
 
@@ -49,6 +51,21 @@ async def test_the_table_lists_every_experiment_with_its_state_and_best_epoch(tm
         assert str(table.get_row("mnist-convnet")[1]) == "interrupted"
         assert str(table.get_row("broken-run")[1]) == "corrupt"
         assert table_names(app)[0] == "mnist-better-cnn"  # newest first
+
+
+async def test_a_damaged_checkpoint_turns_its_row_corrupt_once_the_checksums_are_verified(tmp_path):
+    make_four_experiments(tmp_path / "e")
+    folder = tmp_path / "e" / "mnist-convnet"
+    (folder / "status.pkl").write_bytes(b"what the disk holds now")
+    (folder / "status.pkl.sha256").write_text(hashlib.sha256(b"what was saved").hexdigest() + "\n")
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)  # shown at once, verified after
+        table = app.screen.query_one("#experiments", DataTable)
+        await wait_for(pilot, lambda: str(table.get_row("mnist-convnet")[1]) == "corrupt", what="the verdict")
+        (info,) = [info for info in app.screen.infos if info.name == "mnist-convnet"]
+        assert "checksum mismatch" in info.problem and str(folder / "status.pkl") in info.problem
+        assert str(table.get_row("mnist-fc-baseline")[1]) == "complete"
 
 
 async def test_typing_filters_and_bound_letters_still_act(tmp_path):
@@ -173,7 +190,7 @@ async def test_the_list_follows_the_disk_without_relisting_an_unchanged_root(tmp
 
     listings = []
     original = screen_module.list_experiments
-    monkeypatch.setattr(screen_module, "list_experiments", lambda root: listings.append(1) or original(root))
+    monkeypatch.setattr(screen_module, "list_experiments", lambda *a, **kw: listings.append(1) or original(*a, **kw))
     monkeypatch.setattr("savi_tui.tui.screens.experiments.REFRESH_SECONDS", 0.2)
     root = tmp_path / "e"
     make_experiment(root, "first", epochs_done=1, epochs_planned=2)

@@ -11,10 +11,16 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from savi_tui.core.experiment_row import group_text
-from savi_tui.core.experiments import ExperimentState, delete_experiment, folder_signature, list_experiments
+from savi_tui.core.experiments import (
+    ExperimentState,
+    delete_experiment,
+    folder_signature,
+    list_experiments,
+    verify_all,
+)
 from savi_tui.core.queue import RunQueue
 from savi_tui.tui.collector import HeldCollections
 from savi_tui.tui.messages import (
@@ -35,7 +41,7 @@ from savi_tui.tui.widgets.experiment_detail import ExperimentDetail
 from savi_tui.tui.widgets.experiments_table import ExperimentsTable
 
 REFRESH_SECONDS = 2.0  # look for changes on disk this often (cheap: folder times only)
-FULL_RELOAD_SECONDS = 30.0  # and re-read everything (checksums included) at least this often
+FULL_RELOAD_SECONDS = 30.0  # and re-read everything at least this often (checkpoints hashed when changed)
 
 
 def empty_guide(experiments_root, datasets_root) -> str:
@@ -131,9 +137,18 @@ class ExperimentsScreen(Screen):
         signature = folder_signature(self.experiments_root)
         if only_if_changed and signature == self._listed_signature:
             return
-        infos = list_experiments(self.experiments_root)
+        infos = list_experiments(self.experiments_root, verify=False)
         self._listed_signature = signature
         self.post_message(ExperimentsLoaded(infos))
+
+    @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
+    def _verify(self, infos: list) -> None:
+        """The checksums of a listing already shown: the first hashing of a root takes seconds, and
+        even known checkpoints cost a stat each, which would hold the GIL from the first frame."""
+        verified = verify_all(self.experiments_root, infos)
+        changed = any(old is not new for old, new in zip(infos, verified, strict=True))
+        if changed and not get_current_worker().is_cancelled:
+            self.post_message(ExperimentsLoaded(verified, verified_from=infos))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "experiments" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
@@ -145,6 +160,10 @@ class ExperimentsScreen(Screen):
     # -- showing -------------------------------------------------------------
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
+        if message.verified_from is not None and message.verified_from is not self.infos:
+            return  # a newer listing is shown; its own verification follows it
+        if message.verified_from is None:
+            self.call_after_refresh(self._verify, message.infos)
         self.infos = message.infos
         self.loaded = True
         self.table.show(self.infos)

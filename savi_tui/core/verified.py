@@ -1,0 +1,92 @@
+"""``ROOT/.verified.json``: which checkpoints' checksums verified, so that a listing hashes each once.
+
+Hashing every checkpoint of a root takes seconds (a thousand experiments hold about 7 GB, and
+SHA-256 runs at about 1.5 GB/s a core), and the list is read often: on every ``savi-tui list``,
+and in the app whenever a training writes. So a checkpoint that verified is remembered by its
+identity (inode, size, modification time) and the digest it matched; every save replaces the
+file by a rename and a change in place moves its time, so either makes it hashed again.
+
+It is a cache of verdicts, not data: only ``VerifiedRecord.save`` writes it (atomically), a
+listing that cannot read it hashes everything again, and one that cannot write it (a root it may
+only read) just does not remember. Loading a checkpoint never consults it: ``read_payload``
+verifies every byte each time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+from savi_tui.core.atomic import atomic_write_json
+from savi_tui.core.checkpoint import checksum_path, verify_checksum
+
+VERIFIED_FILE = ".verified.json"
+FORMAT_VERSION = 1
+_saving = threading.Lock()  # two listings of one app may end at once; the temp file is per process
+
+
+class VerifiedRecord:
+    """The verdicts of one root, read once per listing and written back when they changed."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.path = self.root / VERIFIED_FILE
+        self.files: dict[str, list] = {}  # "NAME/status.pkl" → [inode, size, mtime_ns, digest]
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("version") == FORMAT_VERSION and isinstance(data.get("files"), dict):
+                self.files = data["files"]
+        except (OSError, ValueError, AttributeError):
+            pass  # none yet, or damaged: every checkpoint is hashed again
+        self._loaded = dict(self.files)
+
+    def known(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` is the very file that verified, and its digest still listed."""
+        path = Path(path)
+        known = self.files.get(self._key(path))
+        if not (isinstance(known, list) and len(known) == 4):
+            return False
+        try:
+            status = os.stat(path)
+            listed = checksum_path(path).read_text(encoding="ascii").split()
+        except (OSError, UnicodeDecodeError):
+            return False
+        return known[:3] == [status.st_ino, status.st_size, status.st_mtime_ns] and known[3] in listed
+
+    def check_intact(self, path: str | os.PathLike) -> None:
+        """``verify_checksum``'s verdict on ``path`` (a ``CheckpointError`` naming the fault), hashed
+        only when the record does not know the file."""
+        path = Path(path)
+        if self.known(path):
+            return
+        key = self._key(path)
+        try:
+            with open(path, "rb") as data:
+                status = os.fstat(data.fileno())  # of the bytes hashed, should a save replace the file
+                listed = checksum_path(path).read_text(encoding="ascii").split()
+                digest = hashlib.file_digest(data, "sha256").hexdigest()  # in chunks, without the GIL
+            if digest in listed:
+                self.files[key] = [status.st_ino, status.st_size, status.st_mtime_ns, digest]
+                return
+        except (OSError, UnicodeDecodeError):
+            pass
+        self.files.pop(key, None)
+        verify_checksum(path)  # names the fault: missing, unreadable or damaged
+
+    def _key(self, path: Path) -> str:
+        return f"{path.parent.name}/{path.name}"  # a checkpoint lies in ROOT/NAME/
+
+    def save(self, names: set[str]) -> None:
+        """Write the verdicts back, keeping only those of the experiments ``names`` (the listing's)."""
+        self.files = {key: value for key, value in self.files.items() if key.split("/", 1)[0] in names}
+        if self.files == self._loaded:
+            return
+        try:
+            with _saving:
+                atomic_write_json(self.path, {"version": FORMAT_VERSION, "files": self.files})
+            self._loaded = dict(self.files)
+        except OSError:
+            pass  # a root this user may only read: the next listing hashes again
