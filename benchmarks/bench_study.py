@@ -190,6 +190,7 @@ def section_study(repeats: int = 3) -> dict:
     with tempfile.TemporaryDirectory(prefix="savi_study_") as folder:
         root = Path(folder) / "experiments"
         generate_root(root)
+        os.sync()  # its gigabytes written back now, not during the timings
         timings = [asyncio.run(_app_timings(root)) for _ in range(repeats)]
         argv = [sys.executable, "-m", "savi_tui", "-ep", str(root), "list"]
         list_seconds = []
