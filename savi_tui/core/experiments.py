@@ -290,9 +290,13 @@ def verify_all(root: str | os.PathLike, infos: list[ExperimentInfo]) -> list[Exp
 
 
 def latest_resumable(root: str | os.PathLike | None = None) -> str | None:
-    """The most recently modified interrupted experiment, for a bare ``-rt``."""
-    candidates = [info for info in list_experiments(root) if info.state == "interrupted"]
-    return max(candidates, key=lambda info: info.modified).name if candidates else None
+    """The most recently modified interrupted experiment whose checkpoints verify, for a bare ``-rt``
+    (verified newest first, and none of it recorded: a refused ``-rt`` changes no file)."""
+    candidates = [info for info in list_experiments(root, verify=False) if info.state == "interrupted"]
+    for info in sorted(candidates, key=lambda info: info.modified, reverse=True):
+        if verify_checkpoints(info).state == "interrupted":
+            return info.name
+    return None
 
 
 def folder_signature(root: str | os.PathLike) -> tuple:

@@ -74,6 +74,20 @@ def test_list_shows_complete_interrupted_running_and_corrupt(tmp_path, tiny_mnis
     assert resumable == "b-stopped"  # not the one that is running
 
 
+def test_a_bare_resume_takes_the_newest_interrupted_experiment_whose_checkpoints_verify(tmp_path, tiny_mnist_root):
+    for name, stamp in (("older", 1_000_000_000), ("newer", 1_100_000_000)):
+        run = new_run(TrainConfig(epochs=2, batch_size=64), root=tmp_path, name=name, datasets_root=tiny_mnist_root)
+        run.on_event = lambda e, run=run: run.request_stop() if type(e).__name__ == "EpochFinished" else None
+        run.run()
+        for path in [*(tmp_path / name).iterdir(), tmp_path / name]:
+            os.utime(path, (stamp, stamp))
+    assert latest_resumable(tmp_path) == "newer"
+    (tmp_path / "newer" / "status.pkl").write_bytes(b"damaged")
+    os.utime(tmp_path / "newer" / "status.pkl", (1_100_000_000, 1_100_000_000))
+    assert latest_resumable(tmp_path) == "older"
+    assert not (tmp_path / ".verified.json").exists()  # -rt records nothing
+
+
 def test_listing_again_hashes_only_the_checkpoints_that_changed(tmp_path, tiny_mnist_root, monkeypatch):
     import hashlib
 

@@ -41,7 +41,7 @@ async def test_the_first_listing_is_shown_without_automatic_passes_which_come_ba
     during = []
     original = experiments_screen.list_experiments
     monkeypatch.setattr(
-        experiments_screen, "list_experiments", lambda root: (during.append(gc.isenabled()), original(root))[1]
+        experiments_screen, "list_experiments", lambda *a, **kw: (during.append(gc.isenabled()), original(*a, **kw))[1]
     )
     app = make_app(tmp_path / "e")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -52,7 +52,7 @@ async def test_the_first_listing_is_shown_without_automatic_passes_which_come_ba
 
 
 async def test_the_passes_come_back_when_the_first_listing_fails_or_the_app_ends_before_it(tmp_path, monkeypatch):
-    def failing(root):
+    def failing(*args, **kwargs):
         raise OSError("the disk went away")
 
     monkeypatch.setattr(experiments_screen, "list_experiments", failing)
@@ -62,7 +62,7 @@ async def test_the_passes_come_back_when_the_first_listing_fails_or_the_app_ends
         assert gc.isenabled()  # the error modal is up, the collector is back
 
     unblock = threading.Event()
-    monkeypatch.setattr(experiments_screen, "list_experiments", lambda root: (unblock.wait(10), [])[1])
+    monkeypatch.setattr(experiments_screen, "list_experiments", lambda *a, **kw: (unblock.wait(10), [])[1])
     app = make_app(tmp_path / "e")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
