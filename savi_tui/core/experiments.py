@@ -250,9 +250,13 @@ def _newest_mtime(folder: Path) -> float:
     return max(times)
 
 
-def list_experiments(root: str | os.PathLike | None = None, *, verify: bool = True) -> list[ExperimentInfo]:
+def list_experiments(
+    root: str | os.PathLike | None = None, *, verify: bool = True, unchanged: dict | None = None
+) -> list[ExperimentInfo]:
     """Every experiment under ``root``, by name; ``verify=False`` skips the checkpoints' checksums,
-    for a list shown at once and verified after (``verify_checkpoints``)."""
+    for a list shown at once and verified after (``verify_all``). ``unchanged``: the infos, by
+    name, of folders known not to have changed since they were read (``unchanged_folders``),
+    taken as they are."""
     root = Path(root) if root is not None else default_experiments_root()
     if not root.is_dir():
         return []
@@ -261,24 +265,29 @@ def list_experiments(root: str | os.PathLike | None = None, *, verify: bool = Tr
         for entry in sorted(root.iterdir())
         if entry.is_dir() and not entry.name.startswith(".") and (entry / "config.json").exists()
     ]
-    infos = [read_experiment_info(folder, verify=False) for folder in folders]
+    unchanged = unchanged or {}
+    infos = [unchanged.get(folder.name) or read_experiment_info(folder, verify=False) for folder in folders]
     queued = RunQueue(root).planned_names()  # read once for the whole listing
     for info in infos:
-        if info.name in queued and info.state == ExperimentState.INTERRUPTED:
+        if info.name in queued and info.state == ExperimentState.INTERRUPTED and info.name not in unchanged:
             info.state = ExperimentState.QUEUED.value
     return verify_all(root, infos) if verify else infos
 
 
-def verify_all(root: str | os.PathLike, infos: list[ExperimentInfo]) -> list[ExperimentInfo]:
-    """``verify_checkpoints`` of each of ``root``'s listed experiments, and the verdicts recorded for
-    the next listing. Those the record does not know are hashed on every usable CPU (hashing runs
-    without the GIL); the others cost a stat each."""
+def verify_all(
+    root: str | os.PathLike, infos: list[ExperimentInfo], *, skip: frozenset[str] = frozenset()
+) -> list[ExperimentInfo]:
+    """``verify_checkpoints`` of each of ``root``'s listed experiments but those in ``skip`` (verified
+    already), and the verdicts recorded for the next listing. Those the record does not know are
+    hashed on every usable CPU (hashing runs without the GIL); the others cost a stat each."""
     from concurrent.futures import ThreadPoolExecutor
 
     from savi_tui.core.device import available_cpus
 
     record = VerifiedRecord(root)
-    unknown = [i for i, info in enumerate(infos) if not all(map(record.known, _checkpoints(info)))]
+    unknown = [
+        i for i, info in enumerate(infos) if info.name not in skip and not all(map(record.known, _checkpoints(info)))
+    ]
     verified = list(infos)
     if unknown:
         with ThreadPoolExecutor(max_workers=min(available_cpus(), len(unknown))) as pool:
@@ -297,6 +306,16 @@ def latest_resumable(root: str | os.PathLike | None = None) -> str | None:
         if verify_checkpoints(info).state == "interrupted":
             return info.name
     return None
+
+
+def unchanged_folders(before: tuple, now: tuple) -> set[str]:
+    """The experiment folders whose entry is the same in two ``folder_signature``s; none when the
+    queue changed, as it may change any experiment's state."""
+    queue_before = [entry for entry in before if entry[0] == ""]
+    if queue_before != [entry for entry in now if entry[0] == ""]:
+        return set()
+    same = set(before) & set(now)
+    return {entry[0] for entry in same if entry[0] and entry[1] is not None}
 
 
 def folder_signature(root: str | os.PathLike) -> tuple:

@@ -42,10 +42,12 @@ class RunFollowed(Message):
 @dataclass
 class ExperimentsLoaded(Message):
     """A fresh listing of the experiments root (a list of ``ExperimentInfo``); ``verified_from``, when
-    it is the listing ``infos`` came from with the checkpoints' checksums verified."""
+    it is the listing ``infos`` came from with the checkpoints' checksums verified; ``unchanged``,
+    the names taken from the listing before, as they were."""
 
     infos: list
     verified_from: list | None = None
+    unchanged: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 from textual.widgets import DataTable, Input, Static
 from tui_helpers import make_app, make_experiment, make_four_experiments, wait_for
 
+from savi_tui.core.progress import read_progress, write_progress
 from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.error import ErrorScreen
 from savi_tui.tui.screens.experiments import ExperimentsScreen
@@ -204,6 +206,39 @@ async def test_the_list_follows_the_disk_without_relisting_an_unchanged_root(tmp
         make_experiment(root, "made-by-another-process", epochs_done=0, epochs_planned=2, minutes=9)
         await wait_for(pilot, lambda: "made-by-another-process" in table_names(app), timeout=5, what="the new row")
         assert len(listings) == before + 1
+
+
+async def test_a_change_on_disk_rereads_only_the_folder_that_changed(tmp_path, monkeypatch):
+    import savi_tui.core.experiments as core_experiments
+
+    read = []
+    original = core_experiments.read_experiment_info
+    monkeypatch.setattr(
+        core_experiments, "read_experiment_info", lambda p, **kw: read.append(p.name) or original(p, **kw)
+    )
+    monkeypatch.setattr("savi_tui.tui.screens.experiments.REFRESH_SECONDS", 0.2)
+    root = tmp_path / "e"
+    make_four_experiments(root)
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await app.workers.wait_for_complete()
+        assert sorted(read) == ["broken-run", "mnist-better-cnn", "mnist-convnet", "mnist-fc-baseline"]
+        read.clear()
+        progress_path = root / "mnist-convnet" / "progress.json"  # a training writes its next epoch
+        progress = read_progress(progress_path)
+        epoch_4 = dataclasses.replace(progress.history[-1], epoch=4)
+        write_progress(progress_path, dataclasses.replace(progress, history=(*progress.history, epoch_4)))
+        table = app.screen.query_one("#experiments", DataTable)
+
+        def epochs() -> str:
+            return str(
+                dict(zip([c.value for c in table.columns], table.get_row("mnist-convnet"), strict=True))["epochs"]
+            )
+
+        await wait_for(pilot, lambda: epochs() == "4/10", timeout=5, what="epoch 4 in the row")
+        assert read == ["mnist-convnet"]
+        assert str(table.get_row("mnist-fc-baseline")[1]) == "complete"  # the others as they were
 
 
 async def test_ctrl_c_with_no_training_quits(tmp_path):

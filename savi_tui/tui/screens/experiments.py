@@ -19,6 +19,7 @@ from savi_tui.core.experiments import (
     delete_experiment,
     folder_signature,
     list_experiments,
+    unchanged_folders,
     verify_all,
 )
 from savi_tui.core.queue import RunQueue
@@ -137,15 +138,18 @@ class ExperimentsScreen(Screen):
         signature = folder_signature(self.experiments_root)
         if only_if_changed and signature == self._listed_signature:
             return
-        infos = list_experiments(self.experiments_root, verify=False)
+        # while a training writes, one folder changes: the others are taken as they were shown
+        same = unchanged_folders(self._listed_signature, signature) if only_if_changed else set()
+        unchanged = {info.name: info for info in self.infos if info.name in same}
+        infos = list_experiments(self.experiments_root, verify=False, unchanged=unchanged)
         self._listed_signature = signature
-        self.post_message(ExperimentsLoaded(infos))
+        self.post_message(ExperimentsLoaded(infos, unchanged=frozenset(unchanged)))
 
     @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
-    def _verify(self, infos: list) -> None:
+    def _verify(self, infos: list, unchanged: frozenset[str]) -> None:
         """The checksums of a listing already shown: the first hashing of a root takes seconds, and
         even known checkpoints cost a stat each, which would hold the GIL from the first frame."""
-        verified = verify_all(self.experiments_root, infos)
+        verified = verify_all(self.experiments_root, infos, skip=unchanged)
         changed = any(old is not new for old, new in zip(infos, verified, strict=True))
         if changed and not get_current_worker().is_cancelled:
             self.post_message(ExperimentsLoaded(verified, verified_from=infos))
@@ -163,7 +167,7 @@ class ExperimentsScreen(Screen):
         if message.verified_from is not None and message.verified_from is not self.infos:
             return  # a newer listing is shown; its own verification follows it
         if message.verified_from is None:
-            self.call_after_refresh(self._verify, message.infos)
+            self.call_after_refresh(self._verify, message.infos, message.unchanged)
         self.infos = message.infos
         self.loaded = True
         self.table.show(self.infos)
