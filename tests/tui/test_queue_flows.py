@@ -7,6 +7,7 @@ from textual.widgets import Input, Select, Static
 from tui_helpers import FC_MODEL_SUMMARY, make_app, make_experiment, wait_for
 
 from savi_tui.core.queue import RunQueue
+from savi_tui.tui.screens.confirm import ConfirmScreen
 from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.new_experiment import NewExperimentScreen
 
@@ -61,6 +62,23 @@ async def test_queued_runs_are_listed_as_queued_and_x_takes_one_out_of_the_queue
         await wait_for(pilot, lambda: state_cell(screen, "first") == "interrupted", what="the row to change")
         assert order(root) == [("first", "cancelled"), ("second", "planned")]
         assert (root / "first" / "config.json").is_file() and state_cell(screen, "second") == "queued"
+
+
+async def test_deleting_a_queued_run_says_it_leaves_the_queue_and_takes_it_out(tmp_path):
+    root = tmp_path / "e"
+    for minutes, name in enumerate(("kept", "deleted")):
+        make_experiment(root, name, minutes=minutes)
+    RunQueue(root).add(["kept", "deleted"])
+    app = queued_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot)
+        await highlight(pilot, screen, "deleted")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        assert "It leaves the queue too." in app.screen.question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not (root / "deleted").exists(), what="the folder to go")
+        await wait_for(pilot, lambda: order(root) == [("kept", "planned")], what="its queue entry to go")
 
 
 async def test_brackets_move_the_highlighted_queued_run_earlier_and_later(tmp_path):

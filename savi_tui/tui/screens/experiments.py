@@ -314,7 +314,8 @@ class ExperimentsScreen(Screen):
         self.app.push_screen(
             ConfirmScreen(
                 "Delete experiment",
-                f"Delete {name}?\n\nIts checkpoints, statistics and ONNX file are removed for good.",
+                f"Delete {name}?\n\nIts checkpoints, statistics and ONNX file are removed for good."
+                + ("\nIt leaves the queue too." if info.state == ExperimentState.QUEUED else ""),
                 yes_label="Delete",
                 no_label="Keep",
             ),
