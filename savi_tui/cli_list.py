@@ -53,8 +53,8 @@ def list_command(args, experiments_root: Path, datasets_root: Path) -> int:
 
 
 def listing_rows(infos: list) -> list[tuple[dict[str, str], bool]]:
-    """(cells, is a group) in the listing's order: a group's row (its members' mean ± std) just
-    above its first member, and its members indented under it."""
+    """(cells, is a group) in the listing's order: a group's row (its members' mean ± std) where its
+    first member comes, and all its members indented under it."""
     from savi_tui.core.experiment_groups import gather_groups, group_of
     from savi_tui.core.experiment_row import experiment_row, group_row
 
@@ -62,10 +62,11 @@ def listing_rows(infos: list) -> list[tuple[dict[str, str], bool]]:
     rows = []
     for info in infos:
         group = group_of(info)
-        if group in groups:
-            rows.append((group_row(groups.pop(group)), True))
-        row = experiment_row(info, partial_epoch=True)
-        if group is not None:
-            row["name"] = f"  {row['name']}"
-        rows.append((row, False))
+        if group is None:
+            rows.append((experiment_row(info, partial_epoch=True), False))
+        elif group in groups:
+            rows.append((group_row(groups[group]), True))
+            for member in groups.pop(group).members:
+                row = experiment_row(member, partial_epoch=True)
+                rows.append(({**row, "name": f"  {row['name']}"}, False))
     return rows

@@ -177,6 +177,7 @@ class ExperimentInfo:
     history: list[EpochRecord] = field(default_factory=list)
     holder: LockHolder | None = None  # who trains it, while running
     last_report: float | None = None  # when its trainer last wrote an event (a time stamp)
+    verified: bool = False  # its checkpoints' checksums were checked (verify_checkpoints)
 
     @property
     def position(self) -> Position:
@@ -225,7 +226,8 @@ def verify_checkpoints(info: ExperimentInfo, record: VerifiedRecord | None = Non
         for checkpoint in _checkpoints(info):
             record.check_intact(checkpoint)
     except CheckpointError as error:
-        return replace(info, state=ExperimentState.CORRUPT.value, problem=str(error))
+        return replace(info, state=ExperimentState.CORRUPT.value, problem=str(error), verified=True)
+    info.verified = True
     return info
 
 
@@ -241,8 +243,12 @@ def _checkpoints(info: ExperimentInfo) -> list[Path]:
 def _newest_mtime(folder: Path) -> float:
     """The folder's latest change; an entry that vanishes meanwhile (a temp file being renamed by a
     running training) is skipped, and a symlink counts by itself, dangling or not."""
-    times = [folder.stat().st_mtime]
-    for entry in os.scandir(folder):
+    try:
+        times = [folder.stat().st_mtime]
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:  # deleted meanwhile: reading its config says so
+        return 0.0
+    for entry in entries:
         try:
             times.append(entry.stat(follow_symlinks=False).st_mtime)
         except FileNotFoundError:
@@ -274,21 +280,24 @@ def list_experiments(
     return verify_all(root, infos) if verify else infos
 
 
-def verify_all(
-    root: str | os.PathLike, infos: list[ExperimentInfo], *, skip: frozenset[str] = frozenset()
-) -> list[ExperimentInfo]:
-    """``verify_checkpoints`` of each of ``root``'s listed experiments but those in ``skip`` (verified
-    already), and the verdicts recorded for the next listing. Those the record does not know are
-    hashed on every usable CPU (hashing runs without the GIL); the others cost a stat each."""
+def verify_all(root: str | os.PathLike, infos: list[ExperimentInfo]) -> list[ExperimentInfo]:
+    """``verify_checkpoints`` of each of ``root``'s listed experiments not verified yet, and the
+    verdicts recorded for the next listing. Those the record does not know are hashed on every
+    usable CPU (hashing runs without the GIL); the others cost a stat each."""
     from concurrent.futures import ThreadPoolExecutor
 
     from savi_tui.core.device import available_cpus
 
     record = VerifiedRecord(root)
-    unknown = [
-        i for i, info in enumerate(infos) if info.name not in skip and not all(map(record.known, _checkpoints(info)))
-    ]
     verified = list(infos)
+    unknown = []
+    for index, info in enumerate(infos):
+        if info.verified:
+            continue
+        if all(map(record.known, _checkpoints(info))):
+            info.verified = True
+        else:
+            unknown.append(index)
     if unknown:
         with ThreadPoolExecutor(max_workers=min(available_cpus(), len(unknown))) as pool:
             found = pool.map(lambda i: verify_checkpoints(infos[i], record), unknown)

@@ -130,9 +130,10 @@ class RunQueue:
             entries[index] = replace(entries[index], state=CANCELLED, ended=now())
 
     def forget(self, name: str) -> None:
-        """Drop ``name``'s entry, for an experiment being deleted; a run a runner holds stays its own."""
+        """Drop ``name``'s entry, for an experiment being deleted under its lock: no runner trains it,
+        and one that has just taken it finds its folder gone."""
         with self.editing() as entries:
-            entries[:] = [entry for entry in entries if entry.name != name or entry.state == RUNNING]
+            entries[:] = [entry for entry in entries if entry.name != name]
 
     def move(self, name: str, where: str) -> None:
         """Move a planned run ``up`` or ``down`` past the next planned one, or ``first``/``last`` of them."""
@@ -172,9 +173,12 @@ class RunQueue:
             return False
 
     def mark(self, name: str, state: str, error: str | None = None) -> None:
-        """The runner's verdict on a run it took: done, failed, stopped, or planned again."""
+        """The runner's verdict on a run it took: done, failed, stopped, or planned again; nothing
+        for a run whose experiment was deleted meanwhile (``forget``)."""
         with self.editing() as entries:
-            index = _required(entries, name)
+            index = _find(entries, name)
+            if index is None:
+                return
             ended = None if state in UNFINISHED else now()
             entries[index] = replace(entries[index], state=state, ended=ended, error=error)
 

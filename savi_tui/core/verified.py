@@ -3,8 +3,9 @@
 Hashing every checkpoint of a root takes seconds (a thousand experiments hold about 7 GB, and
 SHA-256 runs at about 1.5 GB/s a core), and the list is read often: on every ``savi-tui list``,
 and in the app whenever a training writes. So a checkpoint that verified is remembered by its
-identity (inode, size, modification time) and the digest it matched; every save replaces the
-file by a rename and a change in place moves its time, so either makes it hashed again.
+identity (device, inode, size, modification and change times) and the digest it matched: every
+save replaces the file by a rename, and any write or metadata change moves its change time, which
+no user can set back, so either makes it hashed again.
 
 It is a cache of verdicts, not data: only ``VerifiedRecord.save`` writes it (atomically), a
 listing that cannot read it hashes everything again, and one that cannot write it (a root it may
@@ -25,6 +26,8 @@ from savi_tui.core.checkpoint import checksum_path, verify_checksum
 
 VERIFIED_FILE = ".verified.json"
 FORMAT_VERSION = 1
+IDENTITY = ("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+CHUNK = 1 << 20
 _saving = threading.Lock()  # two listings of one app may end at once; the temp file is per process
 
 
@@ -34,7 +37,7 @@ class VerifiedRecord:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.path = self.root / VERIFIED_FILE
-        self.files: dict[str, list] = {}  # "NAME/status.pkl" → [inode, size, mtime_ns, digest]
+        self.files: dict[str, list] = {}  # "NAME/status.pkl" → [*identity, digest]
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("version") == FORMAT_VERSION and isinstance(data.get("files"), dict):
@@ -47,14 +50,14 @@ class VerifiedRecord:
         """Whether ``path`` is the very file that verified, and its digest still listed."""
         path = Path(path)
         known = self.files.get(self._key(path))
-        if not (isinstance(known, list) and len(known) == 4):
+        if not (isinstance(known, list) and len(known) == len(IDENTITY) + 1):
             return False
         try:
-            status = os.stat(path)
+            identity = _identity(os.stat(path))
             listed = checksum_path(path).read_text(encoding="ascii").split()
         except (OSError, UnicodeDecodeError):
             return False
-        return known[:3] == [status.st_ino, status.st_size, status.st_mtime_ns] and known[3] in listed
+        return known[:-1] == identity and known[-1] in listed
 
     def check_intact(self, path: str | os.PathLike) -> None:
         """``verify_checksum``'s verdict on ``path`` (a ``CheckpointError`` naming the fault), hashed
@@ -65,11 +68,11 @@ class VerifiedRecord:
         key = self._key(path)
         try:
             with open(path, "rb") as data:
-                status = os.fstat(data.fileno())  # of the bytes hashed, should a save replace the file
+                identity = _identity(os.fstat(data.fileno()))  # of the bytes hashed, should a save replace the file
                 listed = checksum_path(path).read_text(encoding="ascii").split()
-                digest = hashlib.file_digest(data, "sha256").hexdigest()  # in chunks, without the GIL
+                digest = hash_file(data)
             if digest in listed:
-                self.files[key] = [status.st_ino, status.st_size, status.st_mtime_ns, digest]
+                self.files[key] = [*identity, digest]
                 return
         except (OSError, UnicodeDecodeError):
             pass
@@ -90,3 +93,15 @@ class VerifiedRecord:
             self._loaded = dict(self.files)
         except OSError:
             pass  # a root this user may only read: the next listing hashes again
+
+
+def _identity(status: os.stat_result) -> list[int]:
+    return [getattr(status, field) for field in IDENTITY]
+
+
+def hash_file(data) -> str:
+    """The SHA-256 of an open file, read in chunks; each ``update`` releases the GIL, so both CPUs hash at once."""
+    digest = hashlib.sha256()
+    while chunk := data.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()

@@ -41,13 +41,13 @@ class RunFollowed(Message):
 
 @dataclass
 class ExperimentsLoaded(Message):
-    """A fresh listing of the experiments root (a list of ``ExperimentInfo``); ``verified_from``, when
-    it is the listing ``infos`` came from with the checkpoints' checksums verified; ``unchanged``,
-    the names taken from the listing before, as they were."""
+    """A fresh listing of the experiments root (a list of ``ExperimentInfo``) and the
+    ``folder_signature`` it was read at; or, with ``verified_from``, the listing ``infos`` came from
+    with its checkpoints' checksums verified."""
 
     infos: list
+    signature: tuple = ()
     verified_from: list | None = None
-    unchanged: frozenset[str] = frozenset()
 
 
 @dataclass

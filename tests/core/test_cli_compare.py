@@ -63,3 +63,12 @@ def test_list_shows_a_group_as_one_row_with_its_spread_above_its_members(study, 
     indent = lines[first].index("conv")
     assert all(line.index("conv-s") == indent + 2 for line in members)  # indented under their group
     assert any(line.split()[0] == "single" for line in lines)
+
+
+def test_list_keeps_a_groups_members_together_under_it(tmp_path, capsys):
+    root = tmp_path / "experiments"
+    make_group(root, "a", [0.97, 0.98])  # a-s0, a-s1
+    make_run(root, "a-s0-tuned", accuracy=0.99)  # sorts between them by name
+    assert main(["-ep", str(root), "list"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[4:] if line.strip()]
+    assert names == ["a", "a-s0", "a-s1", "a-s0-tuned"]

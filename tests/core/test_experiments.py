@@ -89,24 +89,26 @@ def test_a_bare_resume_takes_the_newest_interrupted_experiment_whose_checkpoints
 
 
 def test_listing_again_hashes_only_the_checkpoints_that_changed(tmp_path, tiny_mnist_root, monkeypatch):
-    import hashlib
+    from savi_tui.core import verified
 
     for name in ("a", "b"):
         new_run(TrainConfig(epochs=1, batch_size=64), root=tmp_path, name=name, datasets_root=tiny_mnist_root).run()
     hashed = []
-    file_digest = hashlib.file_digest
-    monkeypatch.setattr(hashlib, "file_digest", lambda f, d: hashed.append(f.name) or file_digest(f, d))
+    hash_file = verified.hash_file
+    monkeypatch.setattr(verified, "hash_file", lambda data: hashed.append(data.name) or hash_file(data))
     list_experiments(tmp_path)
     assert len(hashed) == 4  # status.pkl and best.pkl of each
     hashed.clear()
     list_experiments(tmp_path)  # the verdicts are in ROOT/.verified.json, for any later process
     assert hashed == [] and (tmp_path / ".verified.json").is_file()
     status = tmp_path / "b" / "status.pkl"
-    with open(status, "r+b") as handle:  # damaged in place, as by a disk: only its time changes
+    before = status.stat()
+    with open(status, "r+b") as handle:  # damaged in place, its modification time then set back
         handle.seek(100)
         byte = handle.read(1)[0]
         handle.seek(100)
         handle.write(bytes([byte ^ 1]))
+    os.utime(status, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `cp -p` or `touch -r` would
     infos = {info.name: info for info in list_experiments(tmp_path)}
     assert hashed == [str(status)] and infos["b"].state == "corrupt" and infos["a"].state == "complete"
     hashed.clear()

@@ -126,6 +126,19 @@ def test_train_with_seeds_queues_a_group_that_a_background_runner_works_through(
     assert "study-s3 done" in (root / ".queue-runner.log").read_text()
 
 
+def test_a_run_whose_folder_is_gone_fails_alone_and_the_runner_goes_on(tmp_path, datasets):
+    import shutil
+
+    root = tmp_path / "exps"
+    (gone, kept) = group(root, datasets, [0, 1], epochs=1)
+    RunQueue(root).take_next()  # left running by a runner that died
+    shutil.rmtree(gone.path)  # removed by hand, not through delete
+    verdicts = []
+    assert QueueRunner(root, datasets, on_verdict=lambda *v: verdicts.append(v)).run() == "empty"
+    assert [(name, state) for name, state, _ in verdicts] == [(gone.name, "failed"), (kept.name, "done")]
+    assert f"no experiment {gone.name!r}" in RunQueue(root).entries()[0].error
+
+
 def test_a_run_that_cannot_start_fails_alone_and_one_trained_meanwhile_is_not_trained_again(tmp_path, datasets):
     root = tmp_path / "exps"
     complete = train_tiny(root, datasets, "by-hand", epochs=1, batch_size=64)

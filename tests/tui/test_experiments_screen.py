@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 
 from textual.widgets import DataTable, Input, Static
 from tui_helpers import make_app, make_experiment, make_four_experiments, wait_for
@@ -68,6 +69,41 @@ async def test_a_damaged_checkpoint_turns_its_row_corrupt_once_the_checksums_are
         (info,) = [info for info in app.screen.infos if info.name == "mnist-convnet"]
         assert "checksum mismatch" in info.problem and str(folder / "status.pkl") in info.problem
         assert str(table.get_row("mnist-fc-baseline")[1]) == "complete"
+
+
+async def test_the_verdict_holds_when_a_newer_listing_overtakes_the_check(tmp_path, monkeypatch):
+    import savi_tui.tui.screens.experiments as screen_module
+
+    make_four_experiments(tmp_path / "e")
+    folder = tmp_path / "e" / "mnist-convnet"
+    (folder / "status.pkl").write_bytes(b"what the disk holds now")
+    (folder / "status.pkl.sha256").write_text(hashlib.sha256(b"what was saved").hexdigest() + "\n")
+    first_check, checks, original = threading.Event(), [], screen_module.verify_all
+
+    def slow_first(root, infos):
+        checks.append(infos)
+        if len(checks) == 1:
+            first_check.wait(10)  # still hashing when the next listing comes
+        return original(root, infos)
+
+    monkeypatch.setattr(screen_module, "verify_all", slow_first)
+    monkeypatch.setattr("savi_tui.tui.screens.experiments.REFRESH_SECONDS", 0.2)
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        progress = tmp_path / "e" / "mnist-fc-baseline" / "progress.json"
+        progress.write_text(progress.read_text())  # another folder changes: mnist-convnet is taken over unread
+        await wait_for(pilot, lambda: len(checks) >= 2, what="the newer listing's check")
+        table = app.screen.query_one("#experiments", DataTable)
+
+        def corrupt() -> bool:
+            return str(table.get_row("mnist-convnet")[1]) == "corrupt"
+
+        await wait_for(pilot, corrupt, timeout=5, what="the verdict, before the first check ends")
+        first_check.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert str(table.get_row("mnist-convnet")[1]) == "corrupt"
 
 
 async def test_typing_filters_and_bound_letters_still_act(tmp_path):

@@ -11,7 +11,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from savi_tui.core.experiment_row import group_text
 from savi_tui.core.experiments import (
@@ -142,16 +142,15 @@ class ExperimentsScreen(Screen):
         same = unchanged_folders(self._listed_signature, signature) if only_if_changed else set()
         unchanged = {info.name: info for info in self.infos if info.name in same}
         infos = list_experiments(self.experiments_root, verify=False, unchanged=unchanged)
-        self._listed_signature = signature
-        self.post_message(ExperimentsLoaded(infos, unchanged=frozenset(unchanged)))
+        self.post_message(ExperimentsLoaded(infos, signature))
 
     @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
-    def _verify(self, infos: list, unchanged: frozenset[str]) -> None:
+    def _verify(self, infos: list) -> None:
         """The checksums of a listing already shown: the first hashing of a root takes seconds, and
         even known checkpoints cost a stat each, which would hold the GIL from the first frame."""
-        verified = verify_all(self.experiments_root, infos, skip=unchanged)
+        verified = verify_all(self.experiments_root, infos)
         changed = any(old is not new for old, new in zip(infos, verified, strict=True))
-        if changed and not get_current_worker().is_cancelled:
+        if changed:  # even from a superseded pass: its verdicts are merged (on_experiments_loaded)
             self.post_message(ExperimentsLoaded(verified, verified_from=infos))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -164,11 +163,15 @@ class ExperimentsScreen(Screen):
     # -- showing -------------------------------------------------------------
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
-        if message.verified_from is not None and message.verified_from is not self.infos:
-            return  # a newer listing is shown; its own verification follows it
+        infos = message.infos
         if message.verified_from is None:
-            self.call_after_refresh(self._verify, message.infos, message.unchanged)
-        self.infos = message.infos
+            self._listed_signature = message.signature  # with the infos shown, which the next listing reuses
+            self.call_after_refresh(self._verify, infos)
+        elif message.verified_from is not self.infos:
+            # a newer listing is shown: the verdicts apply to the experiments it took over unread
+            found = {id(old): new for old, new in zip(message.verified_from, infos, strict=True)}
+            infos = [found.get(id(info), info) for info in self.infos]
+        self.infos = infos
         self.loaded = True
         self.table.show(self.infos)
         self._shown()
