@@ -138,9 +138,12 @@ class ExperimentsScreen(Screen):
         signature = folder_signature(self.experiments_root)
         if only_if_changed and signature == self._listed_signature:
             return
-        # while a training writes, one folder changes: the others are taken as they were shown
+        # while a training writes, one folder changes: the others are taken as they were shown, but
+        # for a running one, whose trainer may have died without a write (its lock then says so)
         same = unchanged_folders(self._listed_signature, signature) if only_if_changed else set()
-        unchanged = {info.name: info for info in self.infos if info.name in same}
+        unchanged = {
+            info.name: info for info in self.infos if info.name in same and info.state != ExperimentState.RUNNING
+        }
         infos = list_experiments(self.experiments_root, verify=False, unchanged=unchanged)
         self.post_message(ExperimentsLoaded(infos, signature))
 
