@@ -25,7 +25,8 @@ app         images/s of the same training shown live by the Textual app
 follow      what following a run costs it: images/s with 0 and 3 ``savi-tui watch``
             followers, alternating; the share of an epoch spent writing events.jsonl;
             and how soon a follower has an event the trainer wrote (bench_follow.py).
-study       a root of 1,000 generated experiments: the app's list, a filter, a sort and
+study       a root of 1,000 generated experiments with checkpoints of real size (about
+            7.5 GB in a temporary folder): the app's list, a filter, a sort, a relist and
             ``savi-tui list``; the keys of a comparison of 20 runs (bench_study.py).
 startup     time until ``savi-tui --help`` has printed, and until the app's first
             frame (headless run_test, from process start); whether torch was imported.

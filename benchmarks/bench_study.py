@@ -2,7 +2,7 @@
 
 - a generated root (config.json, progress.json with 10 epochs, statistics.json, summary.txt, and
   status.pkl and best.pkl with their checksums and previous versions, each the size of its model's
-  real training state, about 3 GB in all): half of it in groups of five seeds;
+  real training state, about 7.5 GB in a temporary folder): half of it in groups of five seeds;
 - the app at 120x40: from start to the listed table, a filter typed, a sort; ``savi-tui list`` in a
   fresh process;
 - the compare screen of 20 runs: the slowest of its keys (charts, tabs), from press to drawn,
