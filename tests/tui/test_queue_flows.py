@@ -25,6 +25,15 @@ def queued_app(root, datasets=None):
     return app
 
 
+def queued_experiments(tmp_path, names: list[str]):
+    """A root with one experiment per name (the later, the newer), all of them queued in that order."""
+    root = tmp_path / "e"
+    for minutes, name in enumerate(names):
+        make_experiment(root, name, minutes=minutes)
+    RunQueue(root).add(names)
+    return root
+
+
 async def loaded(pilot) -> ExperimentsScreen:
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded, what="the list")
@@ -47,10 +56,7 @@ async def highlight(pilot, screen: ExperimentsScreen, name: str) -> None:
 
 
 async def test_queued_runs_are_listed_as_queued_and_x_takes_one_out_of_the_queue(tmp_path):
-    root = tmp_path / "e"
-    for minutes, name in enumerate(("first", "second")):
-        make_experiment(root, name, minutes=minutes)
-    RunQueue(root).add(["first", "second"])
+    root = queued_experiments(tmp_path, ["first", "second"])
     app = queued_app(root)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await loaded(pilot)
@@ -65,10 +71,7 @@ async def test_queued_runs_are_listed_as_queued_and_x_takes_one_out_of_the_queue
 
 
 async def test_deleting_a_queued_run_says_it_leaves_the_queue_and_takes_it_out(tmp_path):
-    root = tmp_path / "e"
-    for minutes, name in enumerate(("kept", "deleted")):
-        make_experiment(root, name, minutes=minutes)
-    RunQueue(root).add(["kept", "deleted"])
+    root = queued_experiments(tmp_path, ["kept", "deleted"])
     app = queued_app(root)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await loaded(pilot)
@@ -82,10 +85,7 @@ async def test_deleting_a_queued_run_says_it_leaves_the_queue_and_takes_it_out(t
 
 
 async def test_brackets_move_the_highlighted_queued_run_earlier_and_later(tmp_path):
-    root = tmp_path / "e"
-    for minutes, name in enumerate(("a", "b", "c")):
-        make_experiment(root, name, minutes=minutes)
-    RunQueue(root).add(["a", "b", "c"])
+    root = queued_experiments(tmp_path, ["a", "b", "c"])
     app = queued_app(root)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await loaded(pilot)
