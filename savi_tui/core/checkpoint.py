@@ -47,7 +47,8 @@ def _file_sha256(path: Path) -> str | None:
         return None
 
 
-def _read_checksums(path: Path) -> list[str]:
+def read_checksums(path: str | os.PathLike) -> list[str]:
+    """The checksums ``path`` may have; none when its checksum file is missing or not text."""
     try:
         return checksum_path(path).read_text(encoding="ascii").split()
     except (OSError, UnicodeDecodeError):
@@ -58,7 +59,7 @@ def _replace_verified(
     path: Path, digest: str, *, data: bytes | None = None, link_from: Path | None = None, current: str | None = None
 ) -> None:
     current = current or _file_sha256(path)
-    if current not in _read_checksums(path):
+    if current not in read_checksums(path):
         current = None  # a damaged or unverified file is never vouched for
     atomic_write_text(checksum_path(path), "\n".join(d for d in (digest, current) if d) + "\n")
     if data is not None:
@@ -86,7 +87,7 @@ def write_payload(path: str | os.PathLike, payload, *, keep_previous: bool = Fal
     path = Path(path)
     data = serialize(payload)
     current = _file_sha256(path)
-    if keep_previous and current is not None and current in _read_checksums(path):
+    if keep_previous and current is not None and current in read_checksums(path):
         _replace_verified(previous_path(path), current, link_from=path)
     _replace_verified(path, sha256_of(data), data=data, current=current)
 
@@ -100,7 +101,7 @@ def verify_checksum(path: str | os.PathLike) -> bytes:
         raise CheckpointError(f"{path}: no such checkpoint") from None
     except OSError as error:  # a folder in its place, no permission, an I/O error
         raise CheckpointError(f"{path}: cannot be read ({error.strerror})") from None
-    checksums = _read_checksums(path)
+    checksums = read_checksums(path)
     if not checksums:
         raise CheckpointError(f"{path}: checksum file {checksum_path(path).name} is missing; not trusted")
     if sha256_of(data) not in checksums:

@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 
 from savi_tui.core.atomic import atomic_write_json
-from savi_tui.core.checkpoint import checksum_path, verify_checksum
+from savi_tui.core.checkpoint import read_checksums, verify_checksum
 
 VERIFIED_FILE = ".verified.json"
 FORMAT_VERSION = 1
@@ -54,10 +54,9 @@ class VerifiedRecord:
             return False
         try:
             identity = _identity(os.stat(path))
-            listed = checksum_path(path).read_text(encoding="ascii").split()
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             return False
-        return known[:-1] == identity and known[-1] in listed
+        return known[:-1] == identity and known[-1] in read_checksums(path)
 
     def check_intact(self, path: str | os.PathLike) -> None:
         """``verify_checksum``'s verdict on ``path`` (a ``CheckpointError`` naming the fault), hashed
@@ -69,12 +68,11 @@ class VerifiedRecord:
         try:
             with open(path, "rb") as data:
                 identity = _identity(os.fstat(data.fileno()))  # of the bytes hashed, should a save replace the file
-                listed = checksum_path(path).read_text(encoding="ascii").split()
                 digest = hash_file(data)
-            if digest in listed:
+            if digest in read_checksums(path):
                 self.files[key] = [*identity, digest]
                 return
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             pass
         self.files.pop(key, None)
         verify_checksum(path)  # names the fault: missing, unreadable or damaged
