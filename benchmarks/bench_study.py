@@ -1,8 +1,10 @@
 """The ``study`` section of ``bench.py``: a root of 1,000 experiments and a comparison of 20 runs.
 
-- a generated root (config.json, progress.json with 10 epochs, statistics.json, summary.txt, and
-  status.pkl and best.pkl with their checksums and previous versions, each the size of its model's
-  real training state, about 7.5 GB in a temporary folder): half of it in groups of five seeds;
+- a generated root with every file a finished training leaves (config.json, progress.json with 10
+  epochs, statistics.json, summary.txt, the lock file, events.jsonl, training.png,
+  confusion_matrix.png, predictions.bin, and status.pkl and best.pkl with their checksums and
+  previous versions, each the size of its model's real training state; about 7.5 GB in a temporary
+  folder): half of it in groups of five seeds;
 - the app at 120x40: from start to the listed table, a filter typed, a sort; ``savi-tui list`` in a
   fresh process;
 - the compare screen of 20 runs: the slowest of its keys (charts, tabs), from press to drawn,
@@ -59,18 +61,23 @@ def generate_root(root: Path, count: int = EXPERIMENTS) -> None:
             matrix[digit][digit], matrix[digit][(digit + 1) % 10] = 1000 - errors[digit], errors[digit]
         atomic_write_json(experiment.statistics_path, {"epoch": best.epoch, **statistics_from_confusion(matrix)})
         experiment.summary_path.write_text("Total params: 206,922\n")
-        _copy_checkpoints(checkpoints[config.model], experiment.path)
+        lock = experiment.lock()  # as a training leaves it: its holder's line, the lock released
+        lock.acquire()
+        lock.release()
+        _copy_templates(checkpoints[config.model], experiment.path)
 
 
 def _checkpoint_templates(folder: Path, models) -> dict[str, Path]:
     """Per model, a folder with ``status.pkl`` and ``best.pkl`` (and their ``.prev``) as a training
     leaves them: the model's weights and Adam's state after a step, saved through the checkpoint
-    module."""
+    module; and the run's other files, each written by its own module."""
     import torch
 
     from savi_tui.core.checkpoint import save_checkpoint
     from savi_tui.core.models import create_model
     from savi_tui.core.train_state import TrainState
+
+    others = _other_files(folder / "others")
 
     templates = {}
     for name in models:
@@ -90,17 +97,52 @@ def _checkpoint_templates(folder: Path, models) -> dict[str, Path]:
         for kind in ("status", "best"):
             for _ in range(2):  # the second save keeps the first as .prev
                 save_checkpoint(templates[name] / f"{kind}.pkl", state, keep_previous=True)
+        for source in others.iterdir():
+            os.link(source, templates[name] / source.name)
     return templates
 
 
-def _copy_checkpoints(template: Path, folder: Path) -> None:
-    """Copies of the files the list reads (each its own inode, as on disk); the ``.prev`` files,
-    which it never reads, as hard links to save the disk."""
+def _other_files(folder: Path) -> Path:
+    """events.jsonl of a ten-epoch run, training.png, confusion_matrix.png and predictions.bin."""
+    import torch
+
+    from savi_tui.core import events as ev
+    from savi_tui.core.plots import write_confusion_plot, write_training_plot
+    from savi_tui.core.predictions import predictions_of_evaluation, write_predictions
+    from savi_tui.core.run_log import LOG_NAME, RunLogWriter
+
+    folder.mkdir(parents=True)
+    history = [ev.EpochRecord(e, 0.5 / e, 0.4 / e, 0.9 + e / 200, 0.9 + e / 200, 20.0) for e in range(1, EPOCHS + 1)]
+    log = RunLogWriter(folder / LOG_NAME, progress_interval=0.0)
+    log.start()
+    log.write(ev.RunStarted("run", "ModelConvNet", "cpu", EPOCHS, 1, 0, 118, 60000, 10000))
+    for record in history:
+        for batch in range(1, 119, 4):  # about one progress line a second, as the trainer keeps
+            log.write(ev.BatchProgress(record.epoch, batch, 118, 0.3, 2500.0))
+        log.write(ev.EpochFinished(record, True, record.epoch))
+        log.write(ev.CheckpointSaved(str(folder / "status.pkl"), ev.Position.after(record.epoch, 0, 118)))
+    log.write(ev.Finished(EPOCHS, EPOCHS, history[-1].test_loss))
+    log.close()
+    write_training_plot(folder / "training.png", history, EPOCHS, "run")
+    matrix = [[990 if i == j else 1 for j in range(10)] for i in range(10)]
+    write_confusion_plot(folder / "confusion_matrix.png", matrix, "run")
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 10, (10000,), generator=generator)
+    predicted = torch.where(torch.rand(10000, generator=generator) < 0.01, (labels + 1) % 10, labels)
+    images = torch.randint(0, 256, (10000, 1, 28, 28), dtype=torch.uint8, generator=generator)
+    predictions = predictions_of_evaluation(EPOCHS, labels, predicted, torch.rand(10000), images, {"dataset": "mnist"})
+    write_predictions(folder / "predictions.bin", predictions)
+    return folder
+
+
+def _copy_templates(template: Path, folder: Path) -> None:
+    """Copies of the files the list reads, and events.jsonl (each its own inode, as on disk); the
+    others, which it never reads, as hard links to save the disk."""
     for source in template.iterdir():
-        if ".prev." in source.name:
-            os.link(source, folder / source.name)
-        else:
+        if source.name in ("status.pkl", "status.pkl.sha256", "best.pkl", "best.pkl.sha256", "events.jsonl"):
             shutil.copyfile(source, folder / source.name)
+        else:
+            os.link(source, folder / source.name)
 
 
 async def _app_timings(root: Path) -> dict:

@@ -19,13 +19,14 @@ from enum import Enum
 from pathlib import Path
 
 from savi_tui.core.atomic import atomic_write_json
+from savi_tui.core.checkpoint import checksum_path
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.errors import CheckpointError, ConfigError, ExperimentError
 from savi_tui.core.events import EpochRecord, Position
 from savi_tui.core.lock import ExperimentLock, LockHolder
 from savi_tui.core.progress import Progress, read_progress
 from savi_tui.core.queue import QUEUE_FILE, RunQueue
-from savi_tui.core.verified import VerifiedRecord
+from savi_tui.core.verified import IDENTITY, VerifiedRecord, file_identity
 
 EXPERIMENTS_ENV = "SAVI_EXPERIMENTS"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -87,6 +88,14 @@ class Experiment:
 
     def read_config(self) -> TrainConfig:
         return TrainConfig.from_dict(_read_json(self.config_path))
+
+    def listed_files(self) -> list[Path]:
+        """The files a listing reads or verifies; a scan of the root stats only these (every other
+        file is written by a rename, which moves the folder's own time)."""
+        checkpoints = (self.status_path, self.best_path)
+        return [self.config_path, self.progress_path, self.lock_path, self.events_path, *checkpoints] + [
+            checksum_path(path) for path in checkpoints
+        ]
 
     def write_config(self, config: TrainConfig) -> None:
         atomic_write_json(self.config_path, config.to_dict())
@@ -184,13 +193,14 @@ class ExperimentInfo:
         return Position.after(self.epochs_done, self.batch_idx, self.batches_per_epoch)
 
 
-def read_experiment_info(path: str | os.PathLike, *, verify: bool = True) -> ExperimentInfo:
+def read_experiment_info(path: str | os.PathLike, *, verify: bool = True, scan: tuple | None = None) -> ExperimentInfo:
     """Never raises for a bad folder: a damaged experiment comes back as 'corrupt'.
 
-    ``verify=False`` leaves the checkpoints' checksums to ``verify_checkpoints``."""
+    ``verify=False`` leaves the checkpoints' checksums to ``verify_checkpoints``; ``scan``: the
+    folder's ``folder_signature`` entry, when the caller has just taken it."""
     experiment = Experiment(path)
     info = ExperimentInfo(name=experiment.name, path=experiment.path, state="interrupted")
-    info.modified = _newest_mtime(experiment.path)
+    info.modified = _modified(scan or _scan_folder(experiment.path))
     try:
         config = experiment.read_config()
         info.config = config.to_dict()
@@ -231,74 +241,87 @@ def verify_checkpoints(info: ExperimentInfo, record: VerifiedRecord | None = Non
     return info
 
 
-def _checkpoints(info: ExperimentInfo) -> list[Path]:
+def _checkpoints(info: ExperimentInfo, scanned: dict | None = None) -> list[str]:
     """The checkpoints to verify: none of a running training, whose files are its own to replace,
-    nor of a folder already known to be corrupt."""
+    nor of a folder already known to be corrupt. ``scanned``: the folder's files as a scan found
+    them, else they are looked for."""
     if info.state in (ExperimentState.RUNNING, ExperimentState.CORRUPT):
         return []
-    experiment = Experiment(info.path)
-    return [path for path in (experiment.status_path, experiment.best_path) if path.exists()]
+    folder = os.fspath(info.path)
+    paths = [os.path.join(folder, name) for name in ("status.pkl", "best.pkl")]
+    if scanned is not None:
+        return [path for path in paths if os.path.basename(path) in scanned]
+    return [path for path in paths if os.path.exists(path)]
 
 
-def _newest_mtime(folder: Path) -> float:
-    """The folder's latest change; an entry that vanishes meanwhile (a temp file being renamed by a
-    running training) is skipped, and a symlink counts by itself, dangling or not."""
-    try:
-        times = [folder.stat().st_mtime]
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:  # deleted meanwhile: reading its config says so
-        return 0.0
-    for entry in entries:
-        try:
-            times.append(entry.stat(follow_symlinks=False).st_mtime)
-        except FileNotFoundError:
-            pass
-    return max(times)
+_MTIME = IDENTITY.index("st_mtime_ns")
+
+
+def _modified(scan: tuple) -> float:
+    """The latest change of a folder from its ``folder_signature`` entry: the folder's own time or
+    its newest listed file's (a symlink counts by itself, dangling or not); 0 for a vanished folder."""
+    _, folder_ns, files = scan
+    return max([folder_ns or 0, *(identity[_MTIME] for _, identity in files)]) / 1e9
 
 
 def list_experiments(
-    root: str | os.PathLike | None = None, *, verify: bool = True, unchanged: dict | None = None
+    root: str | os.PathLike | None = None,
+    *,
+    verify: bool = True,
+    unchanged: dict | None = None,
+    signature: tuple | None = None,
 ) -> list[ExperimentInfo]:
     """Every experiment under ``root``, by name; ``verify=False`` skips the checkpoints' checksums,
     for a list shown at once and verified after (``verify_all``). ``unchanged``: the infos, by
     name, of folders known not to have changed since they were read (``unchanged_folders``),
-    taken as they are."""
+    taken as they are. ``signature``: the root's ``folder_signature`` the caller has just taken,
+    whose folders are the ones listed (else it is taken here)."""
     root = Path(root) if root is not None else default_experiments_root()
     if not root.is_dir():
         return []
-    folders = [
-        entry
-        for entry in sorted(root.iterdir())
-        if entry.is_dir() and not entry.name.startswith(".") and (entry / "config.json").exists()
+    # an experiment is a folder with a config.json; one that vanished meanwhile is not listed
+    signature = signature if signature is not None else folder_signature(root)
+    scans = [
+        scan
+        for scan in signature
+        if scan[0]
+        and not scan[0].startswith(".")
+        and scan[1] is not None
+        and any(f == "config.json" for f, _ in scan[2])
     ]
     unchanged = unchanged or {}
-    infos = [unchanged.get(folder.name) or read_experiment_info(folder, verify=False) for folder in folders]
+    infos = [unchanged.get(scan[0]) or read_experiment_info(root / scan[0], verify=False, scan=scan) for scan in scans]
     queued = RunQueue(root).planned_names()  # read once for the whole listing
     for info in infos:
         if info.name in queued and info.state == ExperimentState.INTERRUPTED and info.name not in unchanged:
             info.state = ExperimentState.QUEUED.value
-    return verify_all(root, infos) if verify else infos
+    return verify_all(root, infos, signature) if verify else infos
 
 
-def verify_all(root: str | os.PathLike, infos: list[ExperimentInfo]) -> list[ExperimentInfo]:
+def verify_all(
+    root: str | os.PathLike, infos: list[ExperimentInfo], signature: tuple = (), *, hash_unknown: bool = True
+) -> list[ExperimentInfo]:
     """``verify_checkpoints`` of each of ``root``'s listed experiments not verified yet, and the
     verdicts recorded for the next listing. Those the record does not know are hashed on every
-    usable CPU (hashing runs without the GIL); the others cost a stat each."""
+    usable CPU (hashing runs without the GIL), or left unverified without ``hash_unknown``; the
+    others cost nothing when ``signature``, the listing's ``folder_signature``, saw them as they
+    verified, else a stat."""
     from concurrent.futures import ThreadPoolExecutor
 
     from savi_tui.core.device import available_cpus
 
-    record = VerifiedRecord(root)
+    scanned = {folder: dict(files) for folder, _, files in signature if folder}
+    record = VerifiedRecord(root, scanned)
     verified = list(infos)
     unknown = []
     for index, info in enumerate(infos):
         if info.verified:
             continue
-        if all(map(record.known, _checkpoints(info))):
+        if all(map(record.known, _checkpoints(info, scanned.get(info.name)))):
             info.verified = True
         else:
             unknown.append(index)
-    if unknown:
+    if unknown and hash_unknown:
         with ThreadPoolExecutor(max_workers=min(available_cpus(), len(unknown))) as pool:
             found = pool.map(lambda i: verify_checkpoints(infos[i], record), unknown)
             for index, info in zip(unknown, found, strict=True):
@@ -327,8 +350,13 @@ def unchanged_folders(before: tuple, now: tuple) -> set[str]:
     return {entry[0] for entry in same if entry[0] and entry[1] is not None}
 
 
+LISTED_FILES = frozenset(path.name for path in Experiment("x").listed_files())
+
+
 def folder_signature(root: str | os.PathLike) -> tuple:
-    """Names and modification times of the experiment folders and their files: a cheap change check."""
+    """Names and modification times of the experiment folders, and the identities (as
+    ``.verified.json`` knows files by) of their ``LISTED_FILES``, in name order: a cheap change
+    check, and the scan a listing reads the folders from and verifies their checkpoints by."""
     signature = []
     try:  # the queue says which experiments are queued
         signature.append(("", os.stat(Path(root) / QUEUE_FILE).st_mtime_ns, ()))
@@ -338,12 +366,23 @@ def folder_signature(root: str | os.PathLike) -> tuple:
         folders = sorted(os.scandir(root), key=lambda entry: entry.name)
     except OSError:
         return ()
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        try:
-            files = [(entry.name, entry.stat(follow_symlinks=False).st_mtime_ns) for entry in os.scandir(folder.path)]
-            signature.append((folder.name, folder.stat().st_mtime_ns, tuple(sorted(files))))
-        except OSError:  # deleted or renamed meanwhile: the listing will tell
-            signature.append((folder.name, None, ()))
+    signature += [_scan_folder(folder) for folder in folders if folder.is_dir()]
     return tuple(signature)
+
+
+def _scan_folder(folder: os.DirEntry | Path) -> tuple:
+    """(name, the folder's mtime_ns, ((file, identity), ...) in name order); (name, None, ()) for a
+    folder deleted or renamed meanwhile. A file that vanishes meanwhile (a temp file being renamed
+    by a running training) is left out."""
+    try:
+        folder_ns = folder.stat().st_mtime_ns
+        entries = [entry for entry in os.scandir(folder) if entry.name in LISTED_FILES]
+    except OSError:
+        return (folder.name, None, ())
+    files = []  # a stat is most of a scan's time: only of the files that tell the listing something
+    for entry in entries:
+        try:
+            files.append((entry.name, file_identity(entry.stat(follow_symlinks=False))))
+        except OSError:
+            pass
+    return (folder.name, folder_ns, tuple(sorted(files)))

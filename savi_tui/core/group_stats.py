@@ -30,8 +30,10 @@ def spread(values) -> Spread | None:
     values = [float(v) for v in values]
     if not values:
         return None
-    std = statistics.stdev(values) if len(values) >= 2 else None
-    return Spread(statistics.fmean(values), std, len(values))
+    # two passes in floats: statistics.stdev's exact fractions took a third of listing 100 groups
+    mean = math.fsum(values) / len(values)
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) >= 2 else None
+    return Spread(mean, std, len(values))
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 Hashing every checkpoint of a root takes seconds (a thousand experiments hold about 7 GB, and
 SHA-256 runs at about 1.5 GB/s a core), and the list is read often: on every ``savi-tui list``,
 and in the app whenever a training writes. So a checkpoint that verified is remembered by its
-identity (device, inode, size, modification and change times) and the digest it matched: every
-save replaces the file by a rename, and any write or metadata change moves its change time, which
-no user can set back, so either makes it hashed again.
+identity (device, inode, size, modification and change times), the digest it matched and the
+identity of the checksum file that listed it: every save replaces both by a rename, and any write
+or metadata change moves a file's change time, which no user can set back, so either makes it
+hashed again. A listing hands over the identities its folder scan saw (``folder_signature``), so
+a known checkpoint then costs no system call at all.
 
 It is a cache of verdicts, not data: only ``VerifiedRecord.save`` writes it (atomically), a
 listing that cannot read it hashes everything again, and one that cannot write it (a root it may
@@ -22,10 +24,10 @@ import threading
 from pathlib import Path
 
 from savi_tui.core.atomic import atomic_write_json
-from savi_tui.core.checkpoint import read_checksums, verify_checksum
+from savi_tui.core.checkpoint import CHECKSUM_SUFFIX, read_checksums, verify_checksum
 
 VERIFIED_FILE = ".verified.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1 had no checksum file identity: its verdicts are hashed again once
 IDENTITY = ("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
 CHUNK = 1 << 20
 _saving = threading.Lock()  # two listings of one app may end at once; the temp file is per process
@@ -34,10 +36,12 @@ _saving = threading.Lock()  # two listings of one app may end at once; the temp 
 class VerifiedRecord:
     """The verdicts of one root, read once per listing and written back when they changed."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, scanned: dict | None = None) -> None:
+        """``scanned``: NAME → {FILE: identity}, as a scan of the root just saw the files."""
         self.root = Path(root)
         self.path = self.root / VERIFIED_FILE
-        self.files: dict[str, list] = {}  # "NAME/status.pkl" → [*identity, digest]
+        self.scanned = scanned or {}
+        self.files: dict[str, list] = {}  # "NAME/status.pkl" → [*identity, digest, *checksum file's identity]
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("version") == FORMAT_VERSION and isinstance(data.get("files"), dict):
@@ -47,16 +51,20 @@ class VerifiedRecord:
         self._loaded = dict(self.files)
 
     def known(self, path: str | os.PathLike) -> bool:
-        """Whether ``path`` is the very file that verified, and its digest still listed."""
-        path = Path(path)
+        """Whether ``path`` and its checksum file are the very files that verified."""
+        path = os.fspath(path)  # a string: a thousand Paths were half of a listing's check
         known = self.files.get(self._key(path))
-        if not (isinstance(known, list) and len(known) == len(IDENTITY) + 1):
+        if not (isinstance(known, list) and len(known) == 2 * len(IDENTITY) + 1):
             return False
-        try:
-            identity = _identity(os.stat(path))
+        recorded = (tuple(known[: len(IDENTITY)]), tuple(known[len(IDENTITY) + 1 :]))
+        folder, name = os.path.split(path)
+        scanned = self.scanned.get(os.path.basename(folder), {})
+        if recorded == (scanned.get(name), scanned.get(name + CHECKSUM_SUFFIX)):
+            return True
+        try:  # not as scanned (a symlink's scan is of the link): as the files are now
+            return recorded == (file_identity(os.stat(path)), file_identity(os.stat(path + CHECKSUM_SUFFIX)))
         except OSError:
             return False
-        return known[:-1] == identity and known[-1] in read_checksums(path)
 
     def check_intact(self, path: str | os.PathLike) -> None:
         """``verify_checksum``'s verdict on ``path`` (a ``CheckpointError`` naming the fault), hashed
@@ -67,18 +75,20 @@ class VerifiedRecord:
         key = self._key(path)
         try:
             with open(path, "rb") as data:
-                identity = _identity(os.fstat(data.fileno()))  # of the bytes hashed, should a save replace the file
+                identity = file_identity(os.fstat(data.fileno()))  # of the bytes hashed, should a save replace the file
                 digest = hash_file(data)
+            listed_by = file_identity(os.stat(f"{path}{CHECKSUM_SUFFIX}"))  # before it is read, for the same reason
             if digest in read_checksums(path):
-                self.files[key] = [*identity, digest]
+                self.files[key] = [*identity, digest, *listed_by]
                 return
         except OSError:
             pass
         self.files.pop(key, None)
         verify_checksum(path)  # names the fault: missing, unreadable or damaged
 
-    def _key(self, path: Path) -> str:
-        return f"{path.parent.name}/{path.name}"  # a checkpoint lies in ROOT/NAME/
+    def _key(self, path: str | os.PathLike) -> str:
+        folder, name = os.path.split(path)
+        return f"{os.path.basename(folder)}/{name}"  # a checkpoint lies in ROOT/NAME/
 
     def save(self, names: set[str]) -> None:
         """Write the verdicts back, keeping only those of the experiments ``names`` (the listing's)."""
@@ -93,8 +103,9 @@ class VerifiedRecord:
             pass  # a root this user may only read: the next listing hashes again
 
 
-def _identity(status: os.stat_result) -> list[int]:
-    return [getattr(status, field) for field in IDENTITY]
+def file_identity(status: os.stat_result) -> tuple[int, ...]:
+    """What the record knows a file by (``IDENTITY``), from its stat."""
+    return tuple(getattr(status, field) for field in IDENTITY)
 
 
 def hash_file(data) -> str:

@@ -1,5 +1,7 @@
 """Experiment folders: names, listing with state, the lock, deletion."""
 
+import hashlib
+import json
 import os
 from datetime import datetime
 
@@ -112,9 +114,42 @@ def test_listing_again_hashes_only_the_checkpoints_that_changed(tmp_path, tiny_m
     infos = {info.name: info for info in list_experiments(tmp_path)}
     assert hashed == [str(status)] and infos["b"].state == "corrupt" and infos["a"].state == "complete"
     hashed.clear()
-    (tmp_path / ".verified.json").write_text('{"version": 1, "files": {"a/best.pkl": "forged"}}')
+    forged = {"version": verified.FORMAT_VERSION, "files": {"a/best.pkl": "forged"}}
+    (tmp_path / ".verified.json").write_text(json.dumps(forged))
     assert [info.state for info in list_experiments(tmp_path)] == ["complete", "corrupt"]
     assert len(hashed) == 3  # a damaged record holds no verdict: hashed again, up to b's damaged status.pkl
+
+
+def test_a_listing_knows_verified_checkpoints_by_its_scan_alone(tmp_path, tiny_mnist_root, monkeypatch):
+    """Once verified, a checkpoint costs a listing no system call of its own: the folder scan's
+    stat is its identity. A symlinked checkpoint, whose scan is of the link, is looked at again."""
+    from savi_tui.core import verified
+
+    for name in ("a", "b"):
+        new_run(TrainConfig(epochs=1, batch_size=64), root=tmp_path, name=name, datasets_root=tiny_mnist_root).run()
+    list_experiments(tmp_path)
+    (tmp_path / "b" / "best.pkl").rename(tmp_path / "b-best.pkl")
+    (tmp_path / "b" / "best.pkl").symlink_to(tmp_path / "b-best.pkl")
+    list_experiments(tmp_path)  # b's best.pkl hashed again as the link's target
+    looked_at = []
+    stat = os.stat
+    monkeypatch.setattr(verified.os, "stat", lambda path, *a, **k: looked_at.append(str(path)) or stat(path, *a, **k))
+    assert [info.state for info in list_experiments(tmp_path)] == ["complete", "complete"]
+    checkpoints = [path for path in looked_at if ".pkl" in path]
+    assert checkpoints == [str(tmp_path / "b" / "best.pkl"), str(tmp_path / "b" / "best.pkl.sha256")]
+
+
+def test_a_replaced_checksum_file_is_read_again(tmp_path, tiny_mnist_root, monkeypatch):
+    """The record knows a checkpoint with the checksum file that listed it: one that no longer
+    lists the checkpoint's digest makes it corrupt, though the checkpoint itself never changed."""
+    new_run(TrainConfig(epochs=1, batch_size=64), root=tmp_path, name="a", datasets_root=tiny_mnist_root).run()
+    assert [info.state for info in list_experiments(tmp_path)] == ["complete"]
+    sidecar = tmp_path / "a" / "best.pkl.sha256"
+    before = sidecar.stat()
+    sidecar.write_text(hashlib.sha256(b"another checkpoint").hexdigest() + "\n")
+    os.utime(sidecar, ns=(before.st_atime_ns, before.st_mtime_ns))
+    (info,) = list_experiments(tmp_path)
+    assert info.state == "corrupt" and "best.pkl" in info.problem
 
 
 def test_lock_names_its_holder_and_dies_with_it(tmp_path):

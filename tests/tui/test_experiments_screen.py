@@ -80,11 +80,12 @@ async def test_the_verdict_holds_when_a_newer_listing_overtakes_the_check(tmp_pa
     (folder / "status.pkl.sha256").write_text(hashlib.sha256(b"what was saved").hexdigest() + "\n")
     first_check, checks, original = threading.Event(), [], screen_module.verify_all
 
-    def slow_first(root, infos):
-        checks.append(infos)
-        if len(checks) == 1:
-            first_check.wait(10)  # still hashing when the next listing comes
-        return original(root, infos)
+    def slow_first(root, infos, signature, *, hash_unknown=True):
+        if hash_unknown:  # the check that hashes, after the list is shown
+            checks.append(infos)
+            if len(checks) == 1:
+                first_check.wait(10)  # still hashing when the next listing comes
+        return original(root, infos, signature, hash_unknown=hash_unknown)
 
     monkeypatch.setattr(screen_module, "verify_all", slow_first)
     monkeypatch.setattr("savi_tui.tui.screens.experiments.REFRESH_SECONDS", 0.2)

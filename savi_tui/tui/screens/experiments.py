@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -60,6 +61,14 @@ def empty_guide(experiments_root, datasets_root) -> str:
     )
 
 
+def _has_folders(root: Path) -> bool:
+    try:
+        with os.scandir(root) as entries:
+            return any(entry.is_dir() and not entry.name.startswith(".") for entry in entries)
+    except OSError:
+        return False
+
+
 class ExperimentsScreen(Screen):
     TITLE = "Experiments"
     BINDINGS = EXPERIMENTS_KEYS
@@ -72,6 +81,7 @@ class ExperimentsScreen(Screen):
         self._last_full_reload = 0.0
         self._listed_signature: tuple = ()
         self._first_listing = HeldCollections()  # no collector pass until the first listing is on screen
+        self._expect_experiments = _has_folders(experiments_root)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -89,7 +99,8 @@ class ExperimentsScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("open", "resume", "delete", "export", "summary", "sort", "reverse_sort", "filter", "mark"):
-            return bool(self.infos)
+            # while the first listing runs, as it will most likely end: the footer is then laid out once
+            return bool(self.infos) if self.loaded else self._expect_experiments
         if action == "compare":  # in the footer once two are marked
             return len(self.table.marked) >= 2
         return True
@@ -144,14 +155,18 @@ class ExperimentsScreen(Screen):
         unchanged = {
             info.name: info for info in self.infos if info.name in same and info.state != ExperimentState.RUNNING
         }
-        infos = list_experiments(self.experiments_root, verify=False, unchanged=unchanged)
+        infos = list_experiments(self.experiments_root, verify=False, unchanged=unchanged, signature=signature)
+        # the checkpoints the record knows as the scan saw them cost no system call: verified now,
+        # the others hashed once the list is shown (``_verify``)
+        infos = verify_all(self.experiments_root, infos, signature, hash_unknown=False)
         self.post_message(ExperimentsLoaded(infos, signature))
 
-    @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
-    def _verify(self, infos: list) -> None:
-        """The checksums of a listing already shown: the first hashing of a root takes seconds, and
-        even known checkpoints cost a stat each, which would hold the GIL from the first frame."""
-        verified = verify_all(self.experiments_root, infos)
+    # described, or Textual would repr the thousand infos on the UI thread for the worker's name
+    @work(thread=True, exclusive=True, group="verify", exit_on_error=False, description="verify the listing")
+    def _verify(self, infos: list, signature: tuple) -> None:
+        """The checksums of a listing already shown that the record did not know: the first
+        hashing of a root takes seconds."""
+        verified = verify_all(self.experiments_root, infos, signature)
         changed = any(old is not new for old, new in zip(infos, verified, strict=True))
         if changed:  # even from a superseded pass: its verdicts are merged (on_experiments_loaded)
             self.post_message(ExperimentsLoaded(verified, verified_from=infos))
@@ -169,7 +184,8 @@ class ExperimentsScreen(Screen):
         infos = message.infos
         if message.verified_from is None:
             self._listed_signature = message.signature  # with the infos shown, which the next listing reuses
-            self.call_after_refresh(self._verify, infos)
+            if not all(info.verified for info in infos):
+                self.call_after_refresh(self._verify, infos, message.signature)
         elif message.verified_from is not self.infos:
             # a newer listing is shown: the verdicts apply to the experiments it took over unread
             found = {id(old): new for old, new in zip(message.verified_from, infos, strict=True)}
