@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -311,23 +312,34 @@ def verify_all(
     from savi_tui.core.device import available_cpus
 
     scanned = {folder: dict(files) for folder, _, files in signature if folder}
-    record = VerifiedRecord(root, scanned)
+    if not hash_unknown:
+        _not_known(VerifiedRecord(root, scanned), infos, scanned)
+        return list(infos)
     verified = list(infos)
+    with _hashing:  # one pass at a time: the next takes what this one recorded, as on a reload during a first hashing
+        record = VerifiedRecord(root, scanned)
+        unknown = _not_known(record, infos, scanned)
+        if unknown:
+            with ThreadPoolExecutor(max_workers=min(available_cpus(), len(unknown))) as pool:
+                found = pool.map(lambda i: verify_checkpoints(infos[i], record), unknown)
+                for index, info in zip(unknown, found, strict=True):
+                    verified[index] = info
+        record.save({info.name for info in infos})
+    return verified
+
+
+_hashing = threading.Lock()
+
+
+def _not_known(record: VerifiedRecord, infos: list, scanned: dict) -> list[int]:
+    """Marks verified the ``infos`` whose checkpoints ``record`` knows; the indices of the others."""
     unknown = []
     for index, info in enumerate(infos):
-        if info.verified:
-            continue
-        if all(map(record.known, _checkpoints(info, scanned.get(info.name)))):
+        if info.verified or all(map(record.known, _checkpoints(info, scanned.get(info.name)))):
             info.verified = True
         else:
             unknown.append(index)
-    if unknown and hash_unknown:
-        with ThreadPoolExecutor(max_workers=min(available_cpus(), len(unknown))) as pool:
-            found = pool.map(lambda i: verify_checkpoints(infos[i], record), unknown)
-            for index, info in zip(unknown, found, strict=True):
-                verified[index] = info
-    record.save({info.name for info in infos})
-    return verified
+    return unknown
 
 
 def latest_resumable(root: str | os.PathLike | None = None) -> str | None:

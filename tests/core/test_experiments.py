@@ -3,6 +3,8 @@
 import hashlib
 import json
 import os
+import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -137,6 +139,29 @@ def test_a_listing_knows_verified_checkpoints_by_its_scan_alone(tmp_path, tiny_m
     assert [info.state for info in list_experiments(tmp_path)] == ["complete", "complete"]
     checkpoints = [path for path in looked_at if ".pkl" in path]
     assert checkpoints == [str(tmp_path / "b" / "best.pkl"), str(tmp_path / "b" / "best.pkl.sha256")]
+
+
+def test_two_checks_at_once_hash_each_checkpoint_once(tmp_path, tiny_mnist_root, monkeypatch):
+    """A second check that starts while the first still hashes a root (a reload in the app) waits
+    for it and takes its verdicts."""
+    from savi_tui.core import verified
+
+    for name in ("a", "b"):
+        new_run(TrainConfig(epochs=1, batch_size=64), root=tmp_path, name=name, datasets_root=tiny_mnist_root).run()
+    hashed, hash_file = [], verified.hash_file
+
+    def slow_hash(data):
+        hashed.append(data.name)
+        time.sleep(0.2)
+        return hash_file(data)
+
+    monkeypatch.setattr(verified, "hash_file", slow_hash)
+    listings = [threading.Thread(target=list_experiments, args=(tmp_path,)) for _ in range(2)]
+    for listing in listings:
+        listing.start()
+    for listing in listings:
+        listing.join()
+    assert sorted(hashed) == sorted(str(tmp_path / n / f) for n in ("a", "b") for f in ("best.pkl", "status.pkl"))
 
 
 def test_a_replaced_checksum_file_is_read_again(tmp_path, tiny_mnist_root, monkeypatch):
