@@ -86,17 +86,18 @@ class Experiment:
     onnx_path = property(lambda self: self.path / "model.onnx")
     lock_path = property(lambda self: self.path / ".lock")
     events_path = property(lambda self: self.path / "events.jsonl")
+    background_log_path = property(lambda self: self.path / "train.log")  # what a background run prints
 
     def read_config(self) -> TrainConfig:
         return TrainConfig.from_dict(_read_json(self.config_path))
 
     def listed_files(self) -> list[Path]:
-        """The files a listing reads or verifies; a scan of the root stats only these (every other
-        file is written by a rename, which moves the folder's own time)."""
+        """The files a listing reads or verifies, and those written in place (appended logs); a
+        scan of the root stats only these: every other file is written by a rename, which moves
+        the folder's own time."""
         checkpoints = (self.status_path, self.best_path)
-        return [self.config_path, self.progress_path, self.lock_path, self.events_path, *checkpoints] + [
-            checksum_path(path) for path in checkpoints
-        ]
+        logs = (self.lock_path, self.events_path, self.background_log_path)
+        return [self.config_path, self.progress_path, *logs, *checkpoints] + [checksum_path(p) for p in checkpoints]
 
     def write_config(self, config: TrainConfig) -> None:
         atomic_write_json(self.config_path, config.to_dict())
@@ -126,6 +127,8 @@ def _read_json(path: Path):
         raise ExperimentError(f"{path}: missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid JSON ({error})") from None
+    except OSError as error:  # a folder or file this user may not read, a failing disk
+        raise ExperimentError(f"{path}: cannot be read ({error.strerror or error})") from None
 
 
 def create_experiment(root: str | os.PathLike, name: str, config: TrainConfig) -> Experiment:
@@ -262,7 +265,7 @@ def _modified(scan: tuple) -> float:
     """The latest change of a folder from its ``folder_signature`` entry: the folder's own time or
     its newest listed file's (a symlink counts by itself, dangling or not); 0 for a vanished folder."""
     _, folder_ns, files = scan
-    return max([folder_ns or 0, *(identity[_MTIME] for _, identity in files)]) / 1e9
+    return max([folder_ns or 0, *(identity[_MTIME] for _, identity in files or () if identity)]) / 1e9
 
 
 def list_experiments(
@@ -280,16 +283,8 @@ def list_experiments(
     root = Path(root) if root is not None else default_experiments_root()
     if not root.is_dir():
         return []
-    # an experiment is a folder with a config.json; one that vanished meanwhile is not listed
     signature = signature if signature is not None else folder_signature(root)
-    scans = [
-        scan
-        for scan in signature
-        if scan[0]
-        and not scan[0].startswith(".")
-        and scan[1] is not None
-        and any(f == "config.json" for f, _ in scan[2])
-    ]
+    scans = [scan for scan in signature if _is_experiment(scan)]
     unchanged = unchanged or {}
     infos = [unchanged.get(scan[0]) or read_experiment_info(root / scan[0], verify=False, scan=scan) for scan in scans]
     queued = RunQueue(root).planned_names()  # read once for the whole listing
@@ -297,6 +292,18 @@ def list_experiments(
         if info.name in queued and info.state == ExperimentState.INTERRUPTED and info.name not in unchanged:
             info.state = ExperimentState.QUEUED.value
     return verify_all(root, infos, signature) if verify else infos
+
+
+NOT_EXPERIMENTS = frozenset({"lost+found"})  # what a root that is a file system's top folder holds
+
+
+def _is_experiment(scan: tuple) -> bool:
+    """A folder with a config.json, or one that cannot be read (listed as corrupt, saying why);
+    not one that vanished meanwhile."""
+    name, folder_ns, files = scan
+    if not name or name.startswith(".") or name in NOT_EXPERIMENTS or folder_ns is None:
+        return False
+    return files is None or any(file == "config.json" for file, _ in files)
 
 
 def verify_all(
@@ -311,7 +318,7 @@ def verify_all(
 
     from savi_tui.core.device import available_cpus
 
-    scanned = {folder: dict(files) for folder, _, files in signature if folder}
+    scanned = {folder: dict(files or ()) for folder, _, files in signature if folder}
     if not hash_unknown:
         _not_known(VerifiedRecord(root, scanned), infos, scanned)
         return list(infos)
@@ -384,17 +391,28 @@ def folder_signature(root: str | os.PathLike) -> tuple:
 
 def _scan_folder(folder: os.DirEntry | Path) -> tuple:
     """(name, the folder's mtime_ns, ((file, identity), ...) in name order); (name, None, ()) for a
-    folder deleted or renamed meanwhile. A file that vanishes meanwhile (a temp file being renamed
-    by a running training) is left out."""
+    folder deleted or renamed meanwhile, and (name, mtime_ns, None) for one that cannot be read. A
+    file that vanishes meanwhile (a temp file being renamed by a running training) is left out; one
+    whose stat fails otherwise keeps its name, with None for an identity, so that reading or
+    verifying it says why."""
     try:
         folder_ns = folder.stat().st_mtime_ns
-        entries = [entry for entry in os.scandir(folder) if entry.name in LISTED_FILES]
-    except OSError:
+    except FileNotFoundError:
         return (folder.name, None, ())
+    except OSError:
+        return (folder.name, 0, None)
+    try:
+        entries = [entry for entry in os.scandir(folder) if entry.name in LISTED_FILES]
+    except FileNotFoundError:
+        return (folder.name, None, ())
+    except OSError:
+        return (folder.name, folder_ns, None)
     files = []  # a stat is most of a scan's time: only of the files that tell the listing something
     for entry in entries:
         try:
             files.append((entry.name, file_identity(entry.stat(follow_symlinks=False))))
-        except OSError:
+        except FileNotFoundError:
             pass
-    return (folder.name, folder_ns, tuple(sorted(files)))
+        except OSError:
+            files.append((entry.name, None))
+    return (folder.name, folder_ns, tuple(sorted(files, key=lambda file: file[0])))

@@ -21,7 +21,7 @@ from savi_tui.core.experiments import Experiment
 from savi_tui.core.lock import LockHolder
 
 STOP_REQUEST = signal.SIGUSR1
-BACKGROUND_LOG = "train.log"  # what a background run prints, in its experiment folder
+BACKGROUND_LOG = Experiment("x").background_log_path.name  # what a background run prints, in its folder
 
 
 def request_stop(experiment: Experiment) -> LockHolder:

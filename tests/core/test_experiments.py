@@ -6,14 +6,17 @@ import os
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
+from savi_tui.core.checkpoint import write_payload
 from savi_tui.core.config import TrainConfig
 from savi_tui.core.errors import ExperimentError, ExperimentLocked
 from savi_tui.core.experiments import (
     create_experiment,
     delete_experiment,
+    folder_signature,
     generate_name,
     latest_resumable,
     list_experiments,
@@ -162,6 +165,88 @@ def test_two_checks_at_once_hash_each_checkpoint_once(tmp_path, tiny_mnist_root,
     for listing in listings:
         listing.join()
     assert sorted(hashed) == sorted(str(tmp_path / n / f) for n in ("a", "b") for f in ("best.pkl", "status.pkl"))
+
+
+class _FailingEntry:
+    """A directory entry whose stat fails as a damaged inode's or a network file system's would."""
+
+    def __init__(self, entry, error: OSError) -> None:
+        self.entry, self.error, self.name, self.path = entry, error, entry.name, entry.path
+
+    def stat(self, follow_symlinks=True):
+        raise self.error
+
+    def is_dir(self):
+        return self.entry.is_dir()
+
+    def __fspath__(self):
+        return self.path
+
+
+def _scandir_failing(monkeypatch, fails):
+    """``os.scandir`` as the listing sees it, with ``fails(path)`` raising for a folder or returning
+    the names whose stat raises EIO."""
+    from savi_tui.core import experiments
+
+    real = os.scandir
+
+    def scandir(path):
+        failing = fails(os.fspath(path))
+        entries = list(real(path))
+        return [_FailingEntry(e, OSError(5, "Input/output error")) if e.name in failing else e for e in entries]
+
+    monkeypatch.setattr(experiments.os, "scandir", scandir)
+
+
+def test_a_checkpoint_whose_stat_fails_is_not_taken_as_absent(tmp_path, monkeypatch):
+    experiment = create_experiment(tmp_path, "a", TrainConfig(epochs=1))
+    write_payload(experiment.status_path, {"weights": 1})
+    data = bytearray(experiment.status_path.read_bytes())
+    data[-30] ^= 0xFF
+    experiment.status_path.write_bytes(bytes(data))
+    _scandir_failing(monkeypatch, lambda path: {"status.pkl"} if path.endswith("/a") else set())
+    (info,) = list_experiments(tmp_path)
+    assert info.state == "corrupt" and "status.pkl" in info.problem
+
+
+def test_a_folder_that_cannot_be_read_is_listed_as_corrupt_saying_why(tmp_path, monkeypatch):
+    create_experiment(tmp_path, "readable", TrainConfig(epochs=1))
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "lost+found").mkdir()  # a file system's own folder, unreadable to users: not an experiment
+
+    def fails(path):
+        if path.endswith(("/locked", "/lost+found")):
+            raise PermissionError(13, "Permission denied", path)
+        return set()
+
+    _scandir_failing(monkeypatch, fails)
+    read_text = Path.read_text
+
+    def read_text_unless_locked(path, *args, **kwargs):
+        if path.parent.name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text_unless_locked)
+    infos = {info.name: info for info in list_experiments(tmp_path)}
+    assert set(infos) == {"readable", "locked"}
+    assert infos["locked"].state == "corrupt" and "cannot be read (Permission denied)" in infos["locked"].problem
+
+
+def test_an_appended_background_log_moves_the_modified_time(tmp_path):
+    """train.log is appended in place by a background run, which moves no folder time."""
+    experiment = create_experiment(tmp_path, "a", TrainConfig(epochs=1))
+    log = experiment.background_log_path
+    log.write_text("started\n")
+    os.utime(experiment.path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    for path in experiment.path.iterdir():
+        os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    before = folder_signature(tmp_path)
+    with open(log, "a") as appended:
+        appended.write("Traceback ...\n")
+    assert folder_signature(tmp_path) != before
+    (info,) = list_experiments(tmp_path)
+    assert info.modified == pytest.approx(log.stat().st_mtime)
 
 
 def test_a_replaced_checksum_file_is_read_again(tmp_path, tiny_mnist_root, monkeypatch):
