@@ -749,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "study":
             from bench_study import section_study
 
-            results["study"] = section_study(min(repeats, 3))
+            results["study"] = section_study(min(repeats, 5))
         elif section == "startup":
             results["startup"] = section_startup(datasets, repeats)
         elif section == "gpu":

@@ -69,3 +69,22 @@ async def test_the_passes_come_back_when_the_first_listing_fails_or_the_app_ends
         assert not gc.isenabled()  # still listing
     unblock.set()
     assert gc.isenabled()
+
+
+async def test_what_the_app_holds_after_its_first_listing_is_frozen_until_it_ends(tmp_path, monkeypatch):
+    """Later full passes walk only what came after the first listing; the app's end thaws it all,
+    so that nothing it held stays out of the collector's reach."""
+    freezes, freeze = [], experiments_screen.freeze_survivors
+    monkeypatch.setattr(experiments_screen, "freeze_survivors", lambda: (freezes.append(1), freeze()))
+    make_four_experiments(tmp_path / "e")
+    assert gc.get_freeze_count() == 0
+    app = make_app(tmp_path / "e")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.loaded)
+        await pilot.pause()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # Textual, the widgets, the listing
+        app.screen.reload()  # a relisting freezes nothing more (and the first listing, freed, leaves)
+        await pilot.pause(0.3)
+        assert gc.get_freeze_count() <= frozen and len(freezes) == 1
+    assert gc.get_freeze_count() == 0

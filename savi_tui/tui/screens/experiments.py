@@ -24,7 +24,7 @@ from savi_tui.core.experiments import (
     verify_all,
 )
 from savi_tui.core.queue import RunQueue
-from savi_tui.tui.collector import HeldCollections
+from savi_tui.tui.collector import HeldCollections, freeze_survivors, thaw
 from savi_tui.tui.messages import (
     ExperimentDeleted,
     ExperimentsLoaded,
@@ -81,6 +81,7 @@ class ExperimentsScreen(Screen):
         self._last_full_reload = 0.0
         self._listed_signature: tuple = ()
         self._first_listing = HeldCollections()  # no collector pass until the first listing is on screen
+        self._frozen = False  # what the app holds then, frozen out of later passes (collector.py)
         self._expect_experiments = _has_folders(experiments_root)
 
     def compose(self) -> ComposeResult:
@@ -115,6 +116,8 @@ class ExperimentsScreen(Screen):
 
     def on_unmount(self) -> None:
         self._first_listing.release()
+        if self._frozen:
+            thaw()
 
     def on_resize(self, event: events.Resize) -> None:
         if self.loaded:  # after the layout, so that the table's new height is known
@@ -194,7 +197,13 @@ class ExperimentsScreen(Screen):
         self.loaded = True
         self.table.show(self.infos)
         self._shown()
-        self.call_after_refresh(self._first_listing.release)
+        self.call_after_refresh(self._first_listing_shown)
+
+    def _first_listing_shown(self) -> None:
+        self._first_listing.release()
+        if not self._frozen:
+            self._frozen = True
+            freeze_survivors()
 
     def _refill(self) -> None:
         self.table.refill()
