@@ -8,16 +8,16 @@ how to stop it (``request_stop()`` from a signal handler or a key binding).
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from collections.abc import Callable
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import replace
 
 from savi_tui.core import events as ev
 from savi_tui.core.atomic import atomic_write_json, atomic_write_text, remove_temp_files
 from savi_tui.core.checkpoint import load_checkpoint_with_fallback, load_model_weights, save_checkpoint
+from savi_tui.core.collector import garbage_settled_while_training, settle_garbage
 from savi_tui.core.data import Data, batch_slices, batches_per_epoch, epoch_order
 from savi_tui.core.errors import CheckpointError, SaviError, describe_error
 from savi_tui.core.experiments import Experiment
@@ -352,27 +352,6 @@ class Trainer:
         state = self.state
         self._emit(ev.Finished(len(state.history), state.best_epoch, state.best_test_loss, statistics))
         return "finished"
-
-
-@contextmanager
-def garbage_settled_while_training():
-    """Afterwards, every object frozen by ``settle_garbage`` is the collector's again."""
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def settle_garbage() -> None:
-    """Collect, then take every object alive now out of the collector's sight (``gc.freeze``).
-
-    torch, matplotlib and the app leave hundreds of thousands of long-lived objects, and every
-    full collection walked them all while holding the GIL that the training and the keys need.
-    Collecting first keeps garbage (a failed run's tensors) out of the freeze; what the run
-    drops meanwhile waits for its end, when ``run()`` unfreezes.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _to_cpu(value):

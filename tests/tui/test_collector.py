@@ -9,7 +9,7 @@ import threading
 from tui_helpers import make_app, make_four_experiments, wait_for
 
 import savi_tui.tui.screens.experiments as experiments_screen
-from savi_tui.tui.collector import HeldCollections
+from savi_tui.core.collector import HeldCollections
 from savi_tui.tui.screens.experiments import ExperimentsScreen
 
 
@@ -23,6 +23,21 @@ def test_held_collections_stop_the_automatic_passes_until_released():
     assert gc.isenabled()
     held.release()
     assert gc.isenabled()
+
+
+def test_garbage_is_settled_again_only_once_everything_is_thawed():
+    from savi_tui.core.collector import settle_garbage_unless_settled, thaw
+
+    try:
+        settle_garbage_unless_settled()
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        made_since = [[] for _ in range(5_000)]
+        settle_garbage_unless_settled()  # frozen already (an earlier listing, a training): nothing more
+        assert gc.get_freeze_count() <= frozen and made_since
+    finally:
+        thaw()
+    assert gc.get_freeze_count() == 0
 
 
 def test_releasing_leaves_the_passes_off_when_they_were_off_before():
@@ -74,8 +89,10 @@ async def test_the_passes_come_back_when_the_first_listing_fails_or_the_app_ends
 async def test_what_the_app_holds_after_its_first_listing_is_frozen_until_it_ends(tmp_path, monkeypatch):
     """Later full passes walk only what came after the first listing; the app's end thaws it all,
     so that nothing it held stays out of the collector's reach."""
-    freezes, freeze = [], experiments_screen.freeze_survivors
-    monkeypatch.setattr(experiments_screen, "freeze_survivors", lambda: (freezes.append(1), freeze()))
+    import savi_tui.core.collector as collector
+
+    freezes, freeze = [], collector.settle_garbage
+    monkeypatch.setattr(collector, "settle_garbage", lambda **kw: (freezes.append(kw), freeze(**kw)))
     make_four_experiments(tmp_path / "e")
     assert gc.get_freeze_count() == 0
     app = make_app(tmp_path / "e")
@@ -86,5 +103,5 @@ async def test_what_the_app_holds_after_its_first_listing_is_frozen_until_it_end
         assert frozen > 10_000  # Textual, the widgets, the listing
         app.screen.reload()  # a relisting freezes nothing more (and the first listing, freed, leaves)
         await pilot.pause(0.3)
-        assert gc.get_freeze_count() <= frozen and len(freezes) == 1
+        assert gc.get_freeze_count() <= frozen and freezes == [{"collect": False}]  # its passes were held
     assert gc.get_freeze_count() == 0

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
-from savi_tui.tui.collector import collect_ahead
+from savi_tui.core.collector import collect_ahead
 from savi_tui.tui.messages import ComparisonReady
 from savi_tui.tui.screens.error import ErrorScreen
 from savi_tui.tui.textual_fixes import DataTable, Footer

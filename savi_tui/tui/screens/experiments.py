@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
+from savi_tui.core.collector import HeldCollections, settle_garbage_unless_settled, thaw
 from savi_tui.core.experiment_row import group_text
 from savi_tui.core.experiments import (
     ExperimentState,
@@ -24,7 +25,6 @@ from savi_tui.core.experiments import (
     verify_all,
 )
 from savi_tui.core.queue import RunQueue
-from savi_tui.tui.collector import HeldCollections, freeze_survivors, thaw
 from savi_tui.tui.messages import (
     ExperimentDeleted,
     ExperimentsLoaded,
@@ -81,7 +81,6 @@ class ExperimentsScreen(Screen):
         self._last_full_reload = 0.0
         self._listed_signature: tuple = ()
         self._first_listing = HeldCollections()  # no collector pass until the first listing is on screen
-        self._frozen = False  # what the app holds then, frozen out of later passes (collector.py)
         self._expect_experiments = _has_folders(experiments_root)
 
     def compose(self) -> ComposeResult:
@@ -116,8 +115,7 @@ class ExperimentsScreen(Screen):
 
     def on_unmount(self) -> None:
         self._first_listing.release()
-        if self._frozen:
-            thaw()
+        thaw()
 
     def on_resize(self, event: events.Resize) -> None:
         if self.loaded:  # after the layout, so that the table's new height is known
@@ -197,13 +195,13 @@ class ExperimentsScreen(Screen):
         self.loaded = True
         self.table.show(self.infos)
         self._shown()
-        self.call_after_refresh(self._first_listing_shown)
+        self.call_after_refresh(self._listing_shown)
 
-    def _first_listing_shown(self) -> None:
+    def _listing_shown(self) -> None:
+        # what the app holds now lives as long as it: out of later full passes (core/collector.py);
+        # settled again, garbage collected first, once a training in the app has thawed it
+        settle_garbage_unless_settled(collect=not self._first_listing.held)
         self._first_listing.release()
-        if not self._frozen:
-            self._frozen = True
-            freeze_survivors()
 
     def _refill(self) -> None:
         self.table.refill()
