@@ -267,6 +267,7 @@ async def test_a_change_on_disk_rereads_only_the_folder_that_changed(tmp_path, m
         epoch_4 = dataclasses.replace(progress.history[-1], epoch=4)
         write_progress(progress_path, dataclasses.replace(progress, history=(*progress.history, epoch_4)))
         table = app.screen.query_one("#experiments", DataTable)
+        cells_before = table.get_row("mnist-fc-baseline")
 
         def epochs() -> str:
             return str(
@@ -275,7 +276,8 @@ async def test_a_change_on_disk_rereads_only_the_folder_that_changed(tmp_path, m
 
         await wait_for(pilot, lambda: epochs() == "4/10", timeout=5, what="epoch 4 in the row")
         assert read == ["mnist-convnet"]
-        assert str(table.get_row("mnist-fc-baseline")[1]) == "complete"  # the others as they were
+        assert str(table.get_row("mnist-fc-baseline")[1]) == "complete"  # the others as they were...
+        assert all(a is b for a, b in zip(table.get_row("mnist-fc-baseline"), cells_before, strict=True))  # not redrawn
 
 
 async def test_ctrl_c_with_no_training_quits(tmp_path):

@@ -69,7 +69,9 @@ class ExperimentsTable(DataTable):
         self.groups: dict[str, GroupInfo] = {}
         self.expanded: set[str] = set()  # group names
         self.marked: set[str] = set()  # row keys
-        self._cells: dict[str, dict[str, Text]] = {}  # row key → its cells, kept while they stay the same
+        # row key → (its entry, its cells), kept while the entry is the same object: a relisting
+        # takes over the unchanged experiments' infos, and their thousand rows cost no new Text
+        self._cells: dict[str, tuple[object, dict[str, Text]]] = {}
 
     def on_mount(self) -> None:
         self._show_columns(self._column_widths([]))  # the labels' widths until the experiments are listed
@@ -81,7 +83,8 @@ class ExperimentsTable(DataTable):
         self.loose, self.groups = gather_groups(infos)
         self.expanded &= set(self.groups)
         self.marked &= {row_key(entry) for entry in [*infos, *self.groups.values()]}
-        self._cells = {}
+        keys = {row_key(info) for info in infos}
+        self._cells = {key: cached for key, cached in self._cells.items() if key in keys}
         self.refill()
 
     def filter(self, text: str) -> None:
@@ -218,9 +221,10 @@ class ExperimentsTable(DataTable):
 
     def _cells_of(self, entry) -> dict[str, Text]:
         key = row_key(entry)
-        if key not in self._cells:
-            self._cells[key] = self._values(entry)
-        return self._cells[key]
+        cached = self._cells.get(key)
+        if cached is None or cached[0] is not entry:
+            cached = self._cells[key] = (entry, self._values(entry))
+        return cached[1]
 
     def _values(self, entry) -> dict[str, Text]:
         key = row_key(entry)
