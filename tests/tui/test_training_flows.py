@@ -141,9 +141,15 @@ async def test_sigterm_waits_for_the_trainer_to_save_then_exits(tmp_path, tiny_m
     assert (root / NAME / "status.pkl").is_file()
 
 
-async def test_a_second_training_is_refused_with_a_message(tmp_path, tiny_mnist_root, gentle_trainer):
+def root_with_an_older_run(tmp_path):
+    """A root whose one experiment, interrupted, is where the list's cursor starts."""
     root = tmp_path / "e"
     make_experiment(root, "older-interrupted", epochs_done=1, epochs_planned=3)
+    return root
+
+
+async def test_a_second_training_is_refused_with_a_message(tmp_path, tiny_mnist_root, gentle_trainer):
+    root = root_with_an_older_run(tmp_path)
     app = make_app(root, tiny_mnist_root)
     async with app.run_test(size=(120, 40)) as pilot:
         run = await start_training(pilot, epochs=50)
@@ -239,3 +245,22 @@ async def test_export_without_a_checkpoint_explains_in_a_modal(tmp_path):
         await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), timeout=60, what="the error modal")
         assert app.screen.title_text == "ONNX export failed"
         assert "no checkpoint yet" in app.screen.message
+
+
+async def test_back_in_the_list_after_a_stop_r_resumes_the_run_just_stopped(tmp_path, tiny_mnist_root, gentle_trainer):
+    """The training screen says "r resumes"; so does the list it goes back to: the cursor is on that
+    run, not on the row the cursor was on before it was started."""
+    root = root_with_an_older_run(tmp_path)
+    app = make_app(root, tiny_mnist_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        run = await start_training(pilot, epochs=50)
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not run.live, what="the stop")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and len(app.screen.infos) == 2)
+        await wait_for(pilot, lambda: app.screen.table.selected_name() == NAME, what="the cursor on the run")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.training.active_run is not None and app.training.active_run is not run)
+        assert app.training.active_run.view.name == NAME
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not app.training.active_run.live)

@@ -22,6 +22,7 @@ from savi_tui.core.experiments import read_experiment_info
 from savi_tui.core.follow import RunFollower
 from savi_tui.tui.messages import ContinueInBackground, ExportExperiment, ResumeExperiment, RunFollowed
 from savi_tui.tui.run_state import STATE_LABELS, RunView, format_duration
+from savi_tui.tui.screens.experiments import ExperimentsScreen
 from savi_tui.tui.screens.metrics import MetricsScreen
 from savi_tui.tui.state_styles import STATE_STYLES
 from savi_tui.tui.textual_fixes import Footer, ProgressBar
@@ -272,6 +273,8 @@ class TrainingScreen(Screen):
         if self.view.live:
             self.notify("Training goes on; t in the list comes back here.", timeout=3)
         self.app.pop_screen()
+        if isinstance(self.app.screen, ExperimentsScreen):  # back in the list: on this run, so that r resumes it
+            self.app.screen.table.highlight(self.view.name)
 
     def action_background(self) -> None:
         self.post_message(ContinueInBackground())

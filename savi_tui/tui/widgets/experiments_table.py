@@ -69,6 +69,7 @@ class ExperimentsTable(DataTable):
         self.groups: dict[str, GroupInfo] = {}
         self.expanded: set[str] = set()  # group names
         self.marked: set[str] = set()  # row keys
+        self.wanted: str | None = None  # a row key to highlight once it is listed (``highlight``)
         # row key → (its entry, its cells), kept while the entry is the same object: a relisting
         # takes over the unchanged experiments' infos, and their thousand rows cost no new Text
         self._cells: dict[str, tuple[object, dict[str, Text]]] = {}
@@ -121,6 +122,8 @@ class ExperimentsTable(DataTable):
         in the same order change only their changed cells, others are added anew."""
         selected = self.selected_key()
         cells = {row_key(entry): self._cells_of(entry) for entry in [*self.infos, *self.groups.values()]}
+        if self.wanted in cells:  # listed: highlighted now if its row is shown, and wanted no more
+            selected, self.wanted = self.wanted, None
         self._show_columns(self._column_widths(list(cells.values())))
         keys = [row_key(entry) for entry in self.visible_infos()]
         keyed = [(key, [cells[key][column] for column in self.shown_columns]) for key in keys]
@@ -129,12 +132,17 @@ class ExperimentsTable(DataTable):
                 for column, old, new in zip(self.shown_columns, self.get_row(key), row, strict=True):
                     if old is not new and (old != new or old.style != new.style):
                         self.update_cell(key, column, new)
-            return
-        self.clear()
-        for key, row in keyed:
-            self.add_row(*row, key=key)
-        if selected in keys:
+        else:
+            self.clear()
+            for key, row in keyed:
+                self.add_row(*row, key=key)
+        if selected in keys and selected != self.selected_key():
             self.move_cursor(row=self.get_row_index(selected))
+
+    def highlight(self, name: str) -> None:
+        """Put the cursor on experiment ``name``, now or once a listing has it."""
+        self.wanted = name
+        self.refill()
 
     def selected_key(self) -> str | None:
         """The highlighted row's key: an experiment's name, or ``GROUP_KEY`` + a group's."""
