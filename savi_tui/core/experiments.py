@@ -251,8 +251,8 @@ def _checkpoints(info: ExperimentInfo, scanned: dict | None = None) -> list[str]
     them, else they are looked for."""
     if info.state in (ExperimentState.RUNNING, ExperimentState.CORRUPT):
         return []
-    folder = os.fspath(info.path)
-    paths = [os.path.join(folder, name) for name in ("status.pkl", "best.pkl")]
+    folder = os.fspath(info.path)  # strings: a thousand Paths were half of a listing's check
+    paths = [os.path.join(folder, name) for name in _CHECKPOINT_NAMES]
     if scanned is not None:
         return [path for path in paths if os.path.basename(path) in scanned]
     return [path for path in paths if os.path.exists(path)]
@@ -370,6 +370,7 @@ def unchanged_folders(before: tuple, now: tuple) -> set[str]:
 
 
 LISTED_FILES = frozenset(path.name for path in Experiment("x").listed_files())
+_CHECKPOINT_NAMES = (Experiment("x").status_path.name, Experiment("x").best_path.name)
 
 
 def folder_signature(root: str | os.PathLike) -> tuple:
