@@ -67,7 +67,10 @@ def thaw() -> None:
 
 @contextmanager
 def garbage_settled_while_training():
-    """Afterwards, every object frozen meanwhile (a training calls ``settle_garbage``) is thawed."""
+    """A training starts and ends with nothing frozen: what an earlier freeze kept that is garbage
+    now (the previous run in the app, whose model and optimizer the list's freeze caught) is
+    collected by the run's first ``settle_garbage``, not held through the run."""
+    thaw()
     try:
         yield
     finally:

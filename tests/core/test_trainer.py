@@ -171,6 +171,34 @@ def test_the_resume_command_is_runnable_as_printed(tmp_path):
     assert resume_command("run") == "savi-tui train --resume run"
 
 
+def test_a_run_collects_the_garbage_an_earlier_freeze_kept(tmp_path, tiny_mnist_root):
+    """As the app's list freezes the previous run while it is still referenced: once the next run
+    drops it, that run's first settling collects it, instead of holding its model through the run."""
+    import gc
+    import weakref
+
+    class Previous:
+        pass
+
+    previous = Previous()
+    previous.cycle = previous  # a reference cycle, as a run and its trainer are
+    still_there = weakref.ref(previous)
+    gc.freeze()
+    del previous
+    collected = []
+
+    def on_event(event):
+        if isinstance(event, ev.BatchProgress):
+            collected.append(still_there() is None)
+
+    cfg = TrainConfig(model="ModelFullyConnected", batch_size=64, epochs=1, seed=1, device="cpu")
+    try:
+        assert new_run(cfg, root=tmp_path, name="gc", datasets_root=tiny_mnist_root, on_event=on_event).run()
+    finally:
+        gc.unfreeze()
+    assert collected and all(collected)
+
+
 def test_training_keeps_the_collector_off_long_lived_objects_and_gives_them_back(tmp_path, tiny_mnist_root):
     import gc
 

@@ -223,3 +223,26 @@ def test_a_list_with_groups_comes_up_without_importing_scipy_or_torch(tmp_path):
     make_group(tmp_path / "e", "conv", [0.98, 0.99])
     shown = first_screen_in_a_fresh_process(tmp_path / "e")
     assert shown["groups"] == 1 and shown["imported"] == []
+
+
+async def test_a_highlight_lands_on_the_run_or_its_folded_group_and_waits_for_one_listing_only(tmp_path):
+    """As when the training screen goes back to the list: the cursor on that run, or on its group's
+    row while the group is folded; a run the next listing does not have is not waited for longer."""
+    from savi_tui.core.experiments import list_experiments
+
+    make_group(tmp_path, "conv", [0.97, 0.98], minutes=3)
+    make_run(tmp_path, "loose", minutes=1)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        table = app.screen.table
+        table.highlight("loose")
+        assert table.selected_key() == "loose"
+        table.highlight("conv-s1")
+        assert table.selected_key() == "group:conv"
+        table.highlight("not-yet")  # its folder is still to come...
+        table.show(list_experiments(tmp_path))  # ...and the next listing does not have it
+        make_run(tmp_path, "not-yet", minutes=0)
+        await move_to(pilot, "loose")
+        table.show(list_experiments(tmp_path))
+        assert table.selected_key() == "loose"  # the cursor is the user's again

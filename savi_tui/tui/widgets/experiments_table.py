@@ -87,6 +87,7 @@ class ExperimentsTable(DataTable):
         keys = {row_key(info) for info in infos}
         self._cells = {key: cached for key, cached in self._cells.items() if key in keys}
         self.refill()
+        self.wanted = None  # a highlight waits for one listing at most: the cursor is the user's again
 
     def filter(self, text: str) -> None:
         """Keep the rows whose name, model, dataset or state contains ``text`` (any case); a group
@@ -122,8 +123,11 @@ class ExperimentsTable(DataTable):
         in the same order change only their changed cells, others are added anew."""
         selected = self.selected_key()
         cells = {row_key(entry): self._cells_of(entry) for entry in [*self.infos, *self.groups.values()]}
-        if self.wanted in cells:  # listed: highlighted now if its row is shown, and wanted no more
+        if self.wanted in cells:  # listed: highlighted now (its group's row while folded), and wanted no more
             selected, self.wanted = self.wanted, None
+            group = next((g for g in self.groups.values() if any(m.name == selected for m in g.members)), None)
+            if group is not None and group.name not in self.expanded:
+                selected = row_key(group)
         self._show_columns(self._column_widths(list(cells.values())))
         keys = [row_key(entry) for entry in self.visible_infos()]
         keyed = [(key, [cells[key][column] for column in self.shown_columns]) for key in keys]
@@ -140,7 +144,7 @@ class ExperimentsTable(DataTable):
             self.move_cursor(row=self.get_row_index(selected))
 
     def highlight(self, name: str) -> None:
-        """Put the cursor on experiment ``name``, now or once a listing has it."""
+        """Put the cursor on experiment ``name``, now or when the next listing has it."""
         self.wanted = name
         self.refill()
 
