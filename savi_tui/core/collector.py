@@ -10,8 +10,8 @@ And most of what is alive at a settled moment stays alive: the app once its list
 (Textual, the widgets, the listing), a training once it is set up (torch, the data, the model).
 ``settle_garbage`` collects, then freezes all of it out of later passes (``gc.freeze``), which
 then walk only what came after: 2-6 ms for the app's. What of it dies in a reference cycle
-meanwhile is collected once ``thaw`` hands it back: a training thaws when it ends, the app when
-it closes, and the app's list settles again once it is shown with nothing frozen.
+meanwhile is collected once ``thaw`` hands it back: a training thaws as it starts and as it ends,
+the app when it closes, and the app's list settles again once it is shown with nothing frozen.
 """
 
 from __future__ import annotations
