@@ -53,12 +53,12 @@ class VerifiedRecord:
     def known(self, path: str | os.PathLike) -> bool:
         """Whether ``path`` and its checksum file are the very files that verified."""
         path = os.fspath(path)  # a string: a thousand Paths were half of a listing's check
-        known = self.files.get(self._key(path))
+        folder, name = _folder_and_name(path)
+        known = self.files.get(f"{folder}/{name}")
         if not (isinstance(known, list) and len(known) == 2 * len(IDENTITY) + 1):
             return False
         recorded = (tuple(known[: len(IDENTITY)]), tuple(known[len(IDENTITY) + 1 :]))
-        folder, name = os.path.split(path)
-        scanned = self.scanned.get(os.path.basename(folder), {})
+        scanned = self.scanned.get(folder, {})
         if recorded == (scanned.get(name), scanned.get(name + CHECKSUM_SUFFIX)):
             return True
         try:  # not as scanned (a symlink's scan is of the link): as the files are now
@@ -87,8 +87,7 @@ class VerifiedRecord:
         verify_checksum(path)  # names the fault: missing, unreadable or damaged
 
     def _key(self, path: str | os.PathLike) -> str:
-        folder, name = os.path.split(path)
-        return f"{os.path.basename(folder)}/{name}"  # a checkpoint lies in ROOT/NAME/
+        return "/".join(_folder_and_name(path))
 
     def save(self, names: set[str]) -> None:
         """Write the verdicts back, keeping only those of the experiments ``names`` (the listing's)."""
@@ -101,6 +100,12 @@ class VerifiedRecord:
             self._loaded = dict(self.files)
         except OSError:
             pass  # a root this user may only read: the next listing hashes again
+
+
+def _folder_and_name(path: str | os.PathLike) -> tuple[str, str]:
+    """(NAME, FILE) of ROOT/NAME/FILE: where a checkpoint lies."""
+    folder, name = os.path.split(path)
+    return os.path.basename(folder), name
 
 
 def file_identity(status: os.stat_result) -> tuple[int, ...]:
