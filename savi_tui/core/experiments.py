@@ -396,13 +396,9 @@ def _scan_folder(folder: os.DirEntry | Path) -> tuple:
     file that vanishes meanwhile (a temp file being renamed by a running training) is left out; one
     whose stat fails otherwise keeps its name, with None for an identity, so that reading or
     verifying it says why."""
+    folder_ns = 0
     try:
         folder_ns = folder.stat().st_mtime_ns
-    except FileNotFoundError:
-        return (folder.name, None, ())
-    except OSError:
-        return (folder.name, 0, None)
-    try:
         entries = [entry for entry in os.scandir(folder) if entry.name in LISTED_FILES]
     except FileNotFoundError:
         return (folder.name, None, ())
