@@ -10,7 +10,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets.data_table import CellDoesNotExist
 
-from savi_tui.core.experiment_groups import GroupInfo, gather_groups
+from savi_tui.core.experiment_groups import GroupInfo, gather_groups, group_of
 from savi_tui.core.experiment_row import experiment_row, group_row
 from savi_tui.tui.state_styles import STATE_STYLES
 from savi_tui.tui.textual_fixes import DataTable
@@ -125,9 +125,9 @@ class ExperimentsTable(DataTable):
         cells = {row_key(entry): self._cells_of(entry) for entry in [*self.infos, *self.groups.values()]}
         if self.wanted in cells:  # listed: highlighted now (its group's row while folded), and wanted no more
             selected, self.wanted = self.wanted, None
-            group = next((g for g in self.groups.values() if any(m.name == selected for m in g.members)), None)
-            if group is not None and group.name not in self.expanded:
-                selected = row_key(group)
+            group = next((group_of(info) for info in self.infos if info.name == selected), None)
+            if group in self.groups and group not in self.expanded:
+                selected = GROUP_KEY + group
         self._show_columns(self._column_widths(list(cells.values())))
         keys = [row_key(entry) for entry in self.visible_infos()]
         keyed = [(key, [cells[key][column] for column in self.shown_columns]) for key in keys]
