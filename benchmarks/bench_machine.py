@@ -9,7 +9,8 @@ and where an epoch's time goes.
   only) times those FLOPs: the fraction of the limit;
 - a profile of one epoch, step by step as the trainer does it: per phase (data, forward, backward,
   optimizer, evaluation, checkpoint) and per layer (forward and backward, by module hooks: a
-  layer's backward is timed from its output's gradient to its input's, so it is approximate).
+  layer's backward is timed from its output's gradient to its input's, so it is approximate;
+  the first block, where it runs as one compiled kernel, is timed up to conv2 and from it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 MATMUL_SIZE = 4096
 BATCH = 512
+FUSED_BLOCK = "conv1+pool1+relu (one kernel)"
 
 
 def matmul_gflops(repeats: int = 5) -> tuple[float, str]:
@@ -70,17 +72,17 @@ def _network(datasets: Path):
     import torch
 
     from savi_tui.core.config import TrainConfig
+    from savi_tui.core.cpu_kernels import route_to_cpu_kernels
     from savi_tui.core.data import load_data
     from savi_tui.core.device import resolve_device
     from savi_tui.core.models import create_model
-    from savi_tui.core.onednn_linear import route_linear_layers
     from savi_tui.core.recipes import build_optimizer
 
     cfg = TrainConfig(model="ModelConvNet", batch_size=BATCH, device="cpu")
     resolve_device("cpu")
     torch.manual_seed(0)
     model = create_model(cfg.model).to(memory_format=torch.channels_last)
-    route_linear_layers(model)
+    route_to_cpu_kernels(model)
     return cfg, model, build_optimizer(cfg, model), load_data("mnist", root=datasets)
 
 
@@ -113,6 +115,17 @@ def profile_epoch(datasets: Path) -> dict:
                 f"{name} backward", layers[f"{name} backward"] + time.perf_counter() - started[name]
             )
         )
+    fused = FUSED_BLOCK if model.fuse_first_block else None
+    if fused:  # conv1 and pool1 run as one kernel, outside any module: timed up to conv2 and from it
+        model.register_forward_pre_hook(lambda m, i: started.__setitem__("model", time.perf_counter()))
+        model.conv2.register_forward_pre_hook(
+            lambda m, i: layers.__setitem__(
+                f"{fused} forward", layers[f"{fused} forward"] + time.perf_counter() - started["model"]
+            )
+        )
+        model.conv2.register_full_backward_hook(
+            lambda m, gi, go: started.__setitem__("conv2 done", time.perf_counter())
+        )
     images, labels = data.train.images, data.train.labels
     order = epoch_order(len(data.train), cfg.seed, 0)
     epoch_started = time.perf_counter()
@@ -127,6 +140,8 @@ def profile_epoch(datasets: Path) -> dict:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         t3 = time.perf_counter()
+        if fused:
+            layers[f"{fused} backward"] += t3 - started["conv2 done"]
         optimizer.step()
         t4 = time.perf_counter()
         for phase, seconds in (("data", t1 - t0), ("forward", t2 - t1), ("backward", t3 - t2), ("optimizer", t4 - t3)):

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from savi_tui.core.fused_conv_pool import conv_pool, conv_pool_applies
+
 _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh, "identity": nn.Identity}
 
 
@@ -56,15 +58,20 @@ class ModelConvNet(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout else None
         self.fc1 = nn.Linear(channels_in * _side(blocks) ** 2, 128)
         self.fc2 = nn.Linear(128, 10)
+        self.fuse_first_block = False  # conv1 and pool1 as one kernel where it applies (fused_conv_pool.py)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i in range(1, self._blocks + 1):
-            x = getattr(self, f"conv{i}")(x)
-            if self._batchnorm:
-                x = getattr(self, f"bn{i}")(x)
+            if i == 1 and self.fuse_first_block and conv_pool_applies(x, self.conv1):
+                x = conv_pool(x, self.conv1)
+            else:
+                x = getattr(self, f"conv{i}")(x)
+                if self._batchnorm:
+                    x = getattr(self, f"bn{i}")(x)
+                x = getattr(self, f"pool{i}")(x)
             # relu(pool(x)) is pool(relu(x)) exactly, gradients included (ReLU is monotonic, so the
             # max sits at the same place), and ReLU then touches a quarter of the values.
-            x = F.relu(getattr(self, f"pool{i}")(x))
+            x = F.relu(x)
         x = torch.flatten(x, 1)
         if self.dropout is not None:
             x = self.dropout(x)

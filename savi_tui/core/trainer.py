@@ -180,7 +180,7 @@ class Trainer:
     def _setup(self, device) -> None:
         import torch
 
-        from savi_tui.core.onednn_linear import route_linear_layers
+        from savi_tui.core.cpu_kernels import route_to_cpu_kernels
 
         cfg = self.config
         self.device = device
@@ -192,7 +192,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = create_model(cfg.model, cfg.model_options).to(device, memory_format=self.memory_format)
         if device.type == "cpu":
-            route_linear_layers(self.model)  # float32 Linear products on oneDNN (x86)
+            route_to_cpu_kernels(self.model)
         self.optimizer = build_optimizer(cfg, self.model)
         self.scheduler = build_scheduler(cfg, self.optimizer, self.steps)
         self.state = TrainState(model_name=cfg.model, config=cfg.to_dict())

@@ -1,0 +1,133 @@
+"""ModelConvNet's first block, a 3x3 convolution of the one-channel image followed by a 2x2 max
+pool, computed by one compiled kernel (``conv1_pool.c``) on the CPU, for training in float32.
+
+Apart, the two layers are bound by memory: the convolution's output, 32 channels of 28x28 an
+image, is written, read by the pool, and its gradient written and read again, for about 1 % of
+the network's arithmetic. The kernel never stores it. The pool picks its maximum as PyTorch's
+does; the sums are the same as PyTorch's up to their order (float rounding), fixed whatever the
+number of threads. The convolution's input gets no gradient, which a network's input needs none of.
+
+``route_first_block(model)`` lets a ModelConvNet take the kernel where it could be built; the
+model's modules, parameters, state dict, summary and export do not change.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import torch
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+from savi_tui.core.native_kernels import load_kernels
+
+_BLOCK = 8  # conv1_pool.c's BLOCK: the weight's channels are padded to a multiple of it
+
+
+def _kernels():
+    return load_kernels("conv1_pool")
+
+
+def _padded(channels: int) -> int:
+    return -(-channels // _BLOCK) * _BLOCK
+
+
+def _pointer(x: torch.Tensor | None) -> ctypes.c_void_p | None:
+    return None if x is None else ctypes.c_void_p(x.data_ptr())
+
+
+def _sizes(x: torch.Tensor, channels: int) -> tuple[ctypes.c_int64, ...]:
+    n, _, h, w = x.shape
+    return tuple(ctypes.c_int64(size) for size in (n, h, w, channels))
+
+
+class _ConvPoolFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        n, _, h, w = x.shape
+        channels = weight.shape[0]
+        weight_t = torch.zeros(9, _padded(channels))
+        weight_t[:, :channels] = weight.detach().reshape(channels, 9).t()
+        x = x.contiguous()  # one channel: the same memory as channels_last
+        out = torch.empty((n, channels, h // 2, w // 2), memory_format=torch.channels_last)
+        winner = torch.empty(out.shape, dtype=torch.uint8, memory_format=torch.channels_last)
+        bias = None if bias is None else bias.detach().contiguous()
+        _kernels().conv1_pool_forward(
+            _pointer(x), _pointer(weight_t), _pointer(bias), _pointer(out), _pointer(winner), *_sizes(x, channels)
+        )
+        ctx.save_for_backward(x, winner)
+        ctx.channels, ctx.has_bias, ctx.weight_shape = channels, bias is not None, weight.shape
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, winner = ctx.saved_tensors
+        channels, padded = ctx.channels, _padded(ctx.channels)
+        grad = grad.float().contiguous(memory_format=torch.channels_last)
+        partial = torch.empty(x.shape[0] * 10 * padded)
+        grad_weight_t = torch.empty(9, padded)
+        grad_bias = torch.empty(channels) if ctx.has_bias else None
+        _kernels().conv1_pool_backward(
+            _pointer(x),
+            _pointer(grad),
+            _pointer(winner),
+            _pointer(partial),
+            _pointer(grad_weight_t),
+            _pointer(grad_bias),
+            *_sizes(x, channels),
+        )
+        grad_weight = grad_weight_t[:, :channels].t().reshape(ctx.weight_shape)
+        return None, grad_weight, grad_bias
+
+
+def _fits(conv: nn.Module, pool: nn.Module) -> bool:
+    """A one-channel 3x3 convolution, padding 1, then a 2x2 pool of stride 2."""
+    return (
+        isinstance(conv, nn.Conv2d)
+        and conv.in_channels == 1
+        and conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.padding == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding_mode == "zeros"
+        and isinstance(pool, nn.MaxPool2d)
+        and pool.kernel_size in (2, (2, 2))
+        and pool.stride in (2, (2, 2))
+        and pool.padding in (0, (0, 0))
+        and pool.dilation in (1, (1, 1))
+        and not pool.ceil_mode
+        and not pool.return_indices
+    )
+
+
+def conv_pool_applies(x: torch.Tensor, conv: nn.Conv2d) -> bool:
+    """A real float32 CPU batch that needs no gradient, outside autocast, tracing and compiling
+    (whose fake tensors have no memory), for float32 weights."""
+    return (
+        type(x) is torch.Tensor
+        and x.dim() == 4
+        and x.device.type == "cpu"
+        and x.dtype == conv.weight.dtype == torch.float32
+        and x.numel() > 0
+        and not x.requires_grad
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.jit.is_tracing()
+        and not torch.compiler.is_compiling()
+    )
+
+
+def conv_pool(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """max_pool2d(conv(x), 2), by the kernel."""
+    return _ConvPoolFunction.apply(x, conv.weight, conv.bias)
+
+
+def route_first_block(model: nn.Module) -> bool:
+    """Let a ModelConvNet's first block run on the kernel where it fits and could be built (in place)."""
+    if not hasattr(model, "fuse_first_block") or getattr(model, "_batchnorm", True):
+        return False
+    if not _fits(model.conv1, model.pool1) or _kernels() is None:
+        return False
+    model.fuse_first_block = True
+    return True
