@@ -10,27 +10,21 @@ could be built; the model, its state dict, its summary and its export do not cha
 
 from __future__ import annotations
 
-import ctypes
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from savi_tui.core.native_kernels import load_kernels
+from savi_tui.core.native_kernels import kernel_can_read, load_kernels, pointer, sizes
 
 
 def _kernels():
     return load_kernels("maxpool2x2")
 
 
-def _shape(x: torch.Tensor) -> tuple[ctypes.c_int64, ...]:
+def _sizes(x: torch.Tensor):
     n, c, h, w = x.shape
-    return tuple(ctypes.c_int64(size) for size in (n, h, w, c))
-
-
-def _pointer(x: torch.Tensor) -> ctypes.c_void_p:
-    return ctypes.c_void_p(x.data_ptr())
+    return sizes(n, h, w, c)
 
 
 class _MaxPool2x2Function(torch.autograd.Function):
@@ -39,7 +33,7 @@ class _MaxPool2x2Function(torch.autograd.Function):
         n, c, h, w = x.shape
         out = torch.empty((n, c, h // 2, w // 2), memory_format=torch.channels_last)
         winner = torch.empty(out.shape, dtype=torch.uint8, memory_format=torch.channels_last)
-        _kernels().maxpool2x2_forward(_pointer(x), _pointer(out), _pointer(winner), *_shape(x))
+        _kernels().maxpool2x2_forward(pointer(x), pointer(out), pointer(winner), *_sizes(x))
         ctx.save_for_backward(winner)
         ctx.input_shape = x.shape
         return out
@@ -50,40 +44,27 @@ class _MaxPool2x2Function(torch.autograd.Function):
         (winner,) = ctx.saved_tensors
         grad = grad.float().contiguous(memory_format=torch.channels_last)
         grad_input = torch.empty(ctx.input_shape, memory_format=torch.channels_last)
-        _kernels().maxpool2x2_backward(_pointer(grad), _pointer(winner), _pointer(grad_input), *_shape(grad_input))
+        _kernels().maxpool2x2_backward(pointer(grad), pointer(winner), pointer(grad_input), *_sizes(grad_input))
         return grad_input
-
-
-def _kernel_applies(x: torch.Tensor) -> bool:
-    """A real float32 CPU batch in channels_last: not a traced, compiled or exported one (their
-    fake tensors have no memory), and not an empty batch."""
-    return (
-        type(x) is torch.Tensor
-        and x.dim() == 4
-        and x.device.type == "cpu"
-        and x.dtype == torch.float32
-        and x.numel() > 0
-        and x.is_contiguous(memory_format=torch.channels_last)
-        and not torch.jit.is_tracing()
-        and not torch.compiler.is_compiling()
-    )
 
 
 class FastMaxPool2d(nn.MaxPool2d):
     """An ``nn.MaxPool2d(2)`` computed by the kernel where it applies, else by PyTorch."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if _kernel_applies(x):
+        if kernel_can_read(x) and x.is_contiguous(memory_format=torch.channels_last):
             return _MaxPool2x2Function.apply(x)
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
 
-def _is_2x2(pool: nn.Module) -> bool:
+def is_2x2_pool(pool: nn.Module) -> bool:
+    """A max pool the kernels compute: 2x2 windows, stride 2, no padding, floor."""
+
     def pair(value):
         return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
     return (
-        type(pool) is nn.MaxPool2d
+        isinstance(pool, nn.MaxPool2d)
         and pair(pool.kernel_size) == (2, 2)
         and pair(pool.stride) == (2, 2)
         and pair(pool.padding) == (0, 0)
@@ -98,7 +79,7 @@ def route_pool_layers(model: nn.Module) -> int:
     returns how many layers were switched."""
     if _kernels() is None:
         return 0
-    pools = [module for module in model.modules() if _is_2x2(module)]
+    pools = [module for module in model.modules() if type(module) is nn.MaxPool2d and is_2x2_pool(module)]
     for pool in pools:
         pool.__class__ = FastMaxPool2d
     return len(pools)

@@ -13,13 +13,12 @@ model's modules, parameters, state dict, summary and export do not change.
 
 from __future__ import annotations
 
-import ctypes
-
 import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from savi_tui.core.native_kernels import load_kernels
+from savi_tui.core.fast_maxpool import is_2x2_pool
+from savi_tui.core.native_kernels import kernel_can_read, load_kernels, pointer, sizes
 
 _BLOCK = 8  # conv1_pool.c's BLOCK: the weight's channels are padded to a multiple of it
 
@@ -32,13 +31,9 @@ def _padded(channels: int) -> int:
     return -(-channels // _BLOCK) * _BLOCK
 
 
-def _pointer(x: torch.Tensor | None) -> ctypes.c_void_p | None:
-    return None if x is None else ctypes.c_void_p(x.data_ptr())
-
-
-def _sizes(x: torch.Tensor, channels: int) -> tuple[ctypes.c_int64, ...]:
+def _sizes(x: torch.Tensor, channels: int):
     n, _, h, w = x.shape
-    return tuple(ctypes.c_int64(size) for size in (n, h, w, channels))
+    return sizes(n, h, w, channels)
 
 
 class _ConvPoolFunction(torch.autograd.Function):
@@ -53,7 +48,7 @@ class _ConvPoolFunction(torch.autograd.Function):
         winner = torch.empty(out.shape, dtype=torch.uint8, memory_format=torch.channels_last)
         bias = None if bias is None else bias.detach().contiguous()
         _kernels().conv1_pool_forward(
-            _pointer(x), _pointer(weight_t), _pointer(bias), _pointer(out), _pointer(winner), *_sizes(x, channels)
+            pointer(x), pointer(weight_t), pointer(bias), pointer(out), pointer(winner), *_sizes(x, channels)
         )
         ctx.save_for_backward(x, winner)
         ctx.channels, ctx.has_bias, ctx.weight_shape = channels, bias is not None, weight.shape
@@ -69,12 +64,12 @@ class _ConvPoolFunction(torch.autograd.Function):
         grad_weight_t = torch.empty(9, padded)
         grad_bias = torch.empty(channels) if ctx.has_bias else None
         _kernels().conv1_pool_backward(
-            _pointer(x),
-            _pointer(grad),
-            _pointer(winner),
-            _pointer(partial),
-            _pointer(grad_weight_t),
-            _pointer(grad_bias),
+            pointer(x),
+            pointer(grad),
+            pointer(winner),
+            pointer(partial),
+            pointer(grad_weight_t),
+            pointer(grad_bias),
             *_sizes(x, channels),
         )
         grad_weight = grad_weight_t[:, :channels].t().reshape(ctx.weight_shape)
@@ -92,29 +87,17 @@ def _fits(conv: nn.Module, pool: nn.Module) -> bool:
         and conv.dilation == (1, 1)
         and conv.groups == 1
         and conv.padding_mode == "zeros"
-        and isinstance(pool, nn.MaxPool2d)
-        and pool.kernel_size in (2, (2, 2))
-        and pool.stride in (2, (2, 2))
-        and pool.padding in (0, (0, 0))
-        and pool.dilation in (1, (1, 1))
-        and not pool.ceil_mode
-        and not pool.return_indices
+        and is_2x2_pool(pool)
     )
 
 
 def conv_pool_applies(x: torch.Tensor, conv: nn.Conv2d) -> bool:
-    """A real float32 CPU batch that needs no gradient, outside autocast, tracing and compiling
-    (whose fake tensors have no memory), for float32 weights."""
+    """A batch the kernel can read that needs no gradient, outside autocast, for float32 weights."""
     return (
-        type(x) is torch.Tensor
-        and x.dim() == 4
-        and x.device.type == "cpu"
-        and x.dtype == conv.weight.dtype == torch.float32
-        and x.numel() > 0
+        kernel_can_read(x)
+        and conv.weight.dtype == torch.float32
         and not x.requires_grad
         and not torch.is_autocast_enabled("cpu")
-        and not torch.jit.is_tracing()
-        and not torch.compiler.is_compiling()
     )
 
 

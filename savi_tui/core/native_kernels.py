@@ -93,3 +93,29 @@ def _cpu_flags() -> str:
     except OSError:
         return ""
     return next((line for line in text.splitlines() if line.startswith("flags")), "")
+
+
+def pointer(tensor) -> ctypes.c_void_p | None:
+    """A tensor's memory for a kernel's argument (None for None)."""
+    return None if tensor is None else ctypes.c_void_p(tensor.data_ptr())
+
+
+def sizes(*values: int) -> tuple[ctypes.c_int64, ...]:
+    """Sizes as a kernel's int64_t arguments."""
+    return tuple(ctypes.c_int64(value) for value in values)
+
+
+def kernel_can_read(x) -> bool:
+    """A real, non-empty float32 CPU batch of images: not a traced, compiled or exported one,
+    whose fake tensors have no memory."""
+    import torch
+
+    return (
+        type(x) is torch.Tensor
+        and x.dim() == 4
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and x.numel() > 0
+        and not torch.jit.is_tracing()
+        and not torch.compiler.is_compiling()
+    )
