@@ -60,7 +60,9 @@ async def test_a_run_of_another_process_moves_on_screen_and_ctrl_c_stops_and_sav
         done_before = len(view.history)
         await wait_for(pilot, lambda: len(view.history) > done_before, what="the next epoch, live")
         await pilot.press("ctrl+c")
-        assert view.state == "stopping" and f"Asked pid {process.pid}" in status_of(screen)
+        # "stopping" lasts until the trainer's next batch, which a tiny run may reach before this line
+        assert view.state in ("stopping", "stopped")
+        assert any(line.startswith(f"Asked pid {process.pid}") for line in view.log)
         await wait_for(pilot, lambda: view.state == "stopped", what="the trainer's save")
         assert "Press r to resume" in status_of(screen)
         assert process.wait(30) == 128 + signal.SIGUSR1

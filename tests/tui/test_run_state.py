@@ -46,6 +46,14 @@ def test_stopped_says_exactly_where_it_saved_even_between_progress_events():
     assert view.run_eta() is None
 
 
+def test_a_stop_asked_of_another_process_names_it_until_it_saved():
+    view = live_view()
+    view.trained_by, view.state = "pid 4242 host lab", "stopping"
+    assert view.status_line() == "Asked pid 4242 host lab to stop after its batch and save…"
+    view.apply(ev.Stopped(ev.Position(2, 5, 118), "savi-tui train --resume x"))
+    assert view.status_line().startswith("Saved in epoch 2 at batch 5 of 118.")
+
+
 def test_a_failure_is_kept_with_its_message():
     view = live_view()
     view.apply(ev.Failed("CheckpointError: disk full"))

@@ -71,6 +71,7 @@ class TrainingScreen(Screen):
         self._progress_dirty = True  # the view changed since the progress was last drawn
         self._bindings_state: str | None = None  # the state the footer's keys were last shown for
         self._logged = 0
+        self._drawn = False  # on_mount has drawn the view: the widgets exist from then on
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -92,6 +93,7 @@ class TrainingScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._drawn = True
         self.refresh_all()
         self.set_interval(REDRAW_INTERVAL, self._redraw_what_is_due)
         if self.follower is not None:
@@ -196,6 +198,8 @@ class TrainingScreen(Screen):
 
     def update_from(self, event) -> None:
         """Called by the training session (UI thread) after it folded ``event`` into ``self.view``."""
+        if not self._drawn:
+            return
         if isinstance(event, ev.BatchProgress):
             # redrawn by the timer: progress and batch curve in the same frame, not once per event
             self._progress_dirty = self._chart_dirty = True
@@ -209,6 +213,8 @@ class TrainingScreen(Screen):
         self._write_log()
 
     def refresh_all(self) -> None:
+        if not self._drawn:  # the session may call before compose; on_mount draws the whole view then
+            return
         self.query_one(EpochTable).show(self.view.history, self.view.best_epoch)
         self._rewrite_log()
         self._update_progress()
