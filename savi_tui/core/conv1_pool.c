@@ -12,15 +12,23 @@
 
    The weight is passed transposed and its channels padded to a multiple of BLOCK with zeros, as
    weight_t[9][CB]; its gradient comes back the same way. Channels are computed BLOCK at a time,
-   in GCC's vector extensions (AVX2 with -march=native on x86). Built and loaded by native_kernels.py. */
+   in GCC's vector extensions: 16 (AVX-512) or 8 (AVX2) lanes, as -march=native builds for this
+   CPU; conv1_pool_block() says which. Built and loaded by native_kernels.py. */
 
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __AVX512F__
+#define BLOCK 16
+#else
 #define BLOCK 8
+#endif
 
 typedef float floats __attribute__((vector_size(4 * BLOCK), aligned(4)));
 typedef int32_t ints __attribute__((vector_size(4 * BLOCK), aligned(4)));
+typedef uint8_t bytes __attribute__((vector_size(BLOCK), aligned(1)));
+
+int conv1_pool_block(void) { return BLOCK; }
 
 /* the lanes where value takes best's place: greater, or NaN */
 static inline ints wins(floats value, floats best) { return (value > best) | (value != value); }
@@ -70,7 +78,12 @@ void conv1_pool_forward(const float *restrict x, const float *restrict weight_t,
                 value = v2 + b, mask = wins(value, best), best = choose(mask, value, best), index = (index & ~mask) | (mask & 2);
                 value = v3 + b, mask = wins(value, best), best = choose(mask, value, best), index = (index & ~mask) | (mask & 3);
                 const int64_t m = c - k0 < BLOCK ? c - k0 : BLOCK;
-                for (int64_t k = 0; k < m; k++) o[k0 + k] = best[k], a[k0 + k] = (uint8_t)index[k];
+                if (m == BLOCK) {
+                    const bytes narrow = __builtin_convertvector(index, bytes);
+                    memcpy(o + k0, &best, sizeof best), memcpy(a + k0, &narrow, sizeof narrow);
+                } else {
+                    for (int64_t k = 0; k < m; k++) o[k0 + k] = best[k], a[k0 + k] = (uint8_t)index[k];
+                }
             }
         }
     }
@@ -92,9 +105,15 @@ void conv1_pool_backward(const float *restrict x, const float *restrict grad_out
                 const int64_t at = ((image * oh + i) * ow + j) * c;
                 for (int64_t k0 = 0; k0 < cb; k0 += BLOCK) {
                     floats g = {0};
-                    ints d = {-1, -1, -1, -1, -1, -1, -1, -1};
+                    ints d = (ints){0} - 1; /* no winner in a padding lane */
                     const int64_t m = c - k0 < BLOCK ? c - k0 : BLOCK;
-                    for (int64_t k = 0; k < m; k++) g[k] = grad_out[at + k0 + k], d[k] = winner[at + k0 + k];
+                    if (m == BLOCK) {
+                        bytes narrow;
+                        memcpy(&g, grad_out + at + k0, sizeof g), memcpy(&narrow, winner + at + k0, sizeof narrow);
+                        d = __builtin_convertvector(narrow, ints);
+                    } else {
+                        for (int64_t k = 0; k < m; k++) g[k] = grad_out[at + k0 + k], d[k] = winner[at + k0 + k];
+                    }
                     /* the gradient goes to the winner only: three of the four terms are zero */
                     const floats zero = {0};
                     const floats g0 = choose(d == 0, g, zero), g1 = choose(d == 1, g, zero);

@@ -1,4 +1,5 @@
-"""2x2 max pooling with stride 2 on the CPU by a compiled kernel (``maxpool2x2.c``), for training.
+"""2x2 max pooling with stride 2 on the CPU by a compiled kernel (``maxpool2x2.c``), for training
+in float32 or in bfloat16 (the fast recipe's autocast).
 
 PyTorch's pool keeps an int64 index per output, and its backward zero-fills the whole input
 gradient before scattering into it: three passes over memory for a layer with almost no
@@ -27,24 +28,33 @@ def _sizes(x: torch.Tensor):
     return sizes(n, h, w, c)
 
 
+# the kernel's functions for each dtype it computes in: float32, and bfloat16 as autocast gives it
+_PREFIX = {torch.float32: "maxpool2x2", torch.bfloat16: "maxpool2x2_bf16"}
+DTYPES = ("float32", "bfloat16")
+
+
+def _function(dtype: torch.dtype, direction: str):
+    return getattr(_kernels(), f"{_PREFIX[dtype]}_{direction}")
+
+
 class _MaxPool2x2Function(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         n, c, h, w = x.shape
-        out = torch.empty((n, c, h // 2, w // 2), memory_format=torch.channels_last)
+        out = torch.empty((n, c, h // 2, w // 2), dtype=x.dtype, memory_format=torch.channels_last)
         winner = torch.empty(out.shape, dtype=torch.uint8, memory_format=torch.channels_last)
-        _kernels().maxpool2x2_forward(pointer(x), pointer(out), pointer(winner), *_sizes(x))
+        _function(x.dtype, "forward")(pointer(x), pointer(out), pointer(winner), *_sizes(x))
         ctx.save_for_backward(winner)
-        ctx.input_shape = x.shape
+        ctx.input_shape, ctx.dtype = x.shape, x.dtype
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         (winner,) = ctx.saved_tensors
-        grad = grad.float().contiguous(memory_format=torch.channels_last)
-        grad_input = torch.empty(ctx.input_shape, memory_format=torch.channels_last)
-        _kernels().maxpool2x2_backward(pointer(grad), pointer(winner), pointer(grad_input), *_sizes(grad_input))
+        grad = grad.to(ctx.dtype).contiguous(memory_format=torch.channels_last)
+        grad_input = torch.empty(ctx.input_shape, dtype=ctx.dtype, memory_format=torch.channels_last)
+        _function(ctx.dtype, "backward")(pointer(grad), pointer(winner), pointer(grad_input), *_sizes(grad_input))
         return grad_input
 
 
@@ -52,7 +62,7 @@ class FastMaxPool2d(nn.MaxPool2d):
     """An ``nn.MaxPool2d(2)`` computed by the kernel where it applies, else by PyTorch."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if kernel_can_read(x) and x.is_contiguous(memory_format=torch.channels_last):
+        if kernel_can_read(x, DTYPES) and x.is_contiguous(memory_format=torch.channels_last):
             return _MaxPool2x2Function.apply(x)
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 

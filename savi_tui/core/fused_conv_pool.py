@@ -1,5 +1,7 @@
 """ModelConvNet's first block, a 3x3 convolution of the one-channel image followed by a 2x2 max
-pool, computed by one compiled kernel (``conv1_pool.c``) on the CPU, for training in float32.
+pool, computed by one compiled kernel (``conv1_pool.c``) on the CPU, for training. It computes in
+float32, under the fast recipe's bf16 autocast too: its output is float32 and the next
+convolution casts it, as autocast casts any convolution's input.
 
 Apart, the two layers are bound by memory: the convolution's output, 32 channels of 28x28 an
 image, is written, read by the pool, and its gradient written and read again, for about 1 % of
@@ -20,15 +22,15 @@ from torch.autograd.function import once_differentiable
 from savi_tui.core.fast_maxpool import is_2x2_pool
 from savi_tui.core.native_kernels import kernel_can_read, load_kernels, pointer, sizes
 
-_BLOCK = 8  # conv1_pool.c's BLOCK: the weight's channels are padded to a multiple of it
-
 
 def _kernels():
     return load_kernels("conv1_pool")
 
 
 def _padded(channels: int) -> int:
-    return -(-channels // _BLOCK) * _BLOCK
+    """The weight's channels padded to a multiple of the kernel's vector (its BLOCK)."""
+    block = _kernels().conv1_pool_block()
+    return -(-channels // block) * block
 
 
 def _sizes(x: torch.Tensor, channels: int):
@@ -92,13 +94,8 @@ def _fits(conv: nn.Module, pool: nn.Module) -> bool:
 
 
 def conv_pool_applies(x: torch.Tensor, conv: nn.Conv2d) -> bool:
-    """A batch the kernel can read that needs no gradient, outside autocast, for float32 weights."""
-    return (
-        kernel_can_read(x)
-        and conv.weight.dtype == torch.float32
-        and not x.requires_grad
-        and not torch.is_autocast_enabled("cpu")
-    )
+    """A float32 batch the kernel can read that needs no gradient, for float32 weights."""
+    return kernel_can_read(x) and conv.weight.dtype == torch.float32 and not x.requires_grad
 
 
 def conv_pool(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:

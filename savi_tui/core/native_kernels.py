@@ -105,16 +105,16 @@ def sizes(*values: int) -> tuple[ctypes.c_int64, ...]:
     return tuple(ctypes.c_int64(value) for value in values)
 
 
-def kernel_can_read(x) -> bool:
-    """A real, non-empty float32 CPU batch of images: not a traced, compiled or exported one,
-    whose fake tensors have no memory."""
+def kernel_can_read(x, dtypes: tuple = ("float32",)) -> bool:
+    """A real, non-empty CPU batch of images of one of ``dtypes`` (torch's names): not a traced,
+    compiled or exported one, whose fake tensors have no memory."""
     import torch
 
     return (
         type(x) is torch.Tensor
         and x.dim() == 4
         and x.device.type == "cpu"
-        and x.dtype == torch.float32
+        and str(x.dtype).removeprefix("torch.") in dtypes
         and x.numel() > 0
         and not torch.jit.is_tracing()
         and not torch.compiler.is_compiling()

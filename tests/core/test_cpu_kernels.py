@@ -1,7 +1,8 @@
-"""The compiled CPU kernels: the 2x2 max pool is PyTorch's bit for bit, ties, NaNs and signed
-zeros included; ModelConvNet's fused first block computes conv1 then pool1 up to float rounding,
-in an order that does not depend on the number of threads; everything they do not fit takes
-PyTorch's path; routing a model changes none of its parameters."""
+"""The compiled CPU kernels: the 2x2 max pool is PyTorch's bit for bit in float32 and bfloat16,
+ties, NaNs and signed zeros included; ModelConvNet's fused first block computes conv1 then pool1
+up to float rounding (in float32, under bf16 autocast too), in an order that does not depend on
+the number of threads; everything they do not fit takes PyTorch's path; routing a model changes
+none of its parameters."""
 
 from __future__ import annotations
 
@@ -24,15 +25,24 @@ needs_kernels = pytest.mark.skipif(
 
 
 def _bits(x: torch.Tensor) -> torch.Tensor:
-    return x.contiguous().view(torch.int32)
+    return x.contiguous().view(torch.int32 if x.element_size() == 4 else torch.int16)
 
 
-def _channels_last(*shape, seed=0) -> torch.Tensor:
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bit for bit; in bfloat16, a NaN's bits aside, which PyTorch's own conversions do not
+    keep alike (its vectorized cast gives 0xFFFF, its scalar one 0x7FC0)."""
+    if a.dtype == torch.float32:
+        return torch.equal(_bits(a), _bits(b))
+    nan = a.isnan()
+    return torch.equal(nan, b.isnan()) and torch.equal(_bits(a)[~nan], _bits(b)[~nan])
+
+
+def _channels_last(*shape, seed=0, dtype=torch.float32) -> torch.Tensor:
     """Small integers, so that windows tie often, and a few NaNs, which win their windows."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.randint(-3, 3, shape, generator=generator).float()
     x.view(-1)[:: max(1, x.numel() // 7)] = float("nan")
-    return x.contiguous(memory_format=torch.channels_last)
+    return x.to(dtype).contiguous(memory_format=torch.channels_last)
 
 
 def _fast_pool() -> FastMaxPool2d:
@@ -42,30 +52,31 @@ def _fast_pool() -> FastMaxPool2d:
 
 
 @needs_kernels
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("shape", [(4, 8, 9, 7), (64, 32, 28, 28), (3, 64, 14, 14), (2, 5, 7, 7), (1, 1, 2, 2)])
-def test_the_pool_and_its_gradient_are_pytorchs_bit_for_bit(shape):
-    x = _channels_last(*shape)
+def test_the_pool_and_its_gradient_are_pytorchs_bit_for_bit(shape, dtype):
+    x = _channels_last(*shape, dtype=dtype)
     x_ref, x_fast = x.clone().requires_grad_(), x.clone().requires_grad_()
     out_ref, out_fast = F.max_pool2d(x_ref, 2), _fast_pool()(x_fast)
     assert type(out_fast.grad_fn).__name__ == "_MaxPool2x2FunctionBackward"  # the kernel ran
-    assert out_fast.is_contiguous(memory_format=torch.channels_last)
-    assert torch.equal(_bits(out_fast), _bits(out_ref))
+    assert out_fast.is_contiguous(memory_format=torch.channels_last) and out_fast.dtype == dtype
+    assert _same(out_fast, out_ref)
 
-    upstream = torch.randn(out_ref.shape)
+    upstream = torch.randn(out_ref.shape).to(dtype)
     upstream.view(-1)[::5] = -0.0  # PyTorch's zero-fill-then-add gives +0.0 for these
     out_ref.backward(upstream)
     out_fast.backward(upstream)
-    assert torch.equal(_bits(x_fast.grad), _bits(x_ref.grad))
+    assert _same(x_fast.grad, x_ref.grad)
 
 
 @needs_kernels
-@pytest.mark.parametrize("case", ["NCHW memory", "float64", "bfloat16", "empty batch", "3-d input"])
+@pytest.mark.parametrize("case", ["NCHW memory", "float64", "float16", "empty batch", "3-d input"])
 def test_what_the_pool_kernel_does_not_fit_takes_pytorchs_pool(case):
     x = torch.rand(2, 4, 6, 6)
     if case == "float64":
         x = x.double().contiguous(memory_format=torch.channels_last)
-    elif case == "bfloat16":
-        x = x.bfloat16().contiguous(memory_format=torch.channels_last)
+    elif case == "float16":
+        x = x.half().contiguous(memory_format=torch.channels_last)
     elif case == "empty batch":
         x = torch.rand(0, 4, 6, 6).contiguous(memory_format=torch.channels_last)
     elif case == "3-d input":
@@ -148,14 +159,28 @@ def test_a_routed_convnet_trains_as_the_plain_one_does():
 
 
 @needs_kernels
-@pytest.mark.parametrize("case", ["an input that needs a gradient", "bf16 autocast", "float64"])
+def test_under_bf16_autocast_the_fused_block_computes_in_float32_and_the_pool_in_bf16():
+    torch.manual_seed(0)
+    plain = create_model("ModelConvNet").to(memory_format=torch.channels_last)
+    routed = copy.deepcopy(plain)
+    route_to_cpu_kernels(routed)
+    x = torch.rand(16, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert conv_pool_applies(x, routed.conv1)
+        block = conv_pool(x, routed.conv1)
+        out_plain, out_routed = plain(x), routed(x)
+    assert block.dtype == torch.float32  # conv2 casts it, as autocast casts every conv input
+    torch.testing.assert_close(block, F.max_pool2d(routed.conv1(x), 2), rtol=1e-5, atol=1e-5)
+    assert out_routed.dtype == out_plain.dtype == torch.bfloat16
+    torch.testing.assert_close(out_routed.float(), out_plain.float(), rtol=0.05, atol=0.02)
+
+
+@needs_kernels
+@pytest.mark.parametrize("case", ["an input that needs a gradient", "float64"])
 def test_the_fused_block_steps_aside_where_it_does_not_fit(case):
     conv, x = _conv(4), torch.rand(2, 1, 8, 8)
     if case == "an input that needs a gradient":
         assert not conv_pool_applies(x.requires_grad_(), conv)
-    elif case == "bf16 autocast":
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            assert not conv_pool_applies(x, conv)
     else:
         assert not conv_pool_applies(x.double(), conv.double())
 
