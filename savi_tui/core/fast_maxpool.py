@@ -11,6 +11,8 @@ could be built; the model, its state dict, its summary and its export do not cha
 
 from __future__ import annotations
 
+import ctypes
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -39,11 +41,11 @@ def _function(dtype: torch.dtype, direction: str):
 
 class _MaxPool2x2Function(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx, x, relu: bool):
         n, c, h, w = x.shape
         out = torch.empty((n, c, h // 2, w // 2), dtype=x.dtype, memory_format=torch.channels_last)
         winner = torch.empty(out.shape, dtype=torch.uint8, memory_format=torch.channels_last)
-        _function(x.dtype, "forward")(pointer(x), pointer(out), pointer(winner), *_sizes(x))
+        _function(x.dtype, "forward")(pointer(x), pointer(out), pointer(winner), *_sizes(x), ctypes.c_int(relu))
         ctx.save_for_backward(winner)
         ctx.input_shape, ctx.dtype = x.shape, x.dtype
         return out
@@ -55,16 +57,23 @@ class _MaxPool2x2Function(torch.autograd.Function):
         grad = grad.to(ctx.dtype).contiguous(memory_format=torch.channels_last)
         grad_input = torch.empty(ctx.input_shape, dtype=ctx.dtype, memory_format=torch.channels_last)
         _function(ctx.dtype, "backward")(pointer(grad), pointer(winner), pointer(grad_input), *_sizes(grad_input))
-        return grad_input
+        return grad_input, None
 
 
 class FastMaxPool2d(nn.MaxPool2d):
-    """An ``nn.MaxPool2d(2)`` computed by the kernel where it applies, else by PyTorch."""
+    """An ``nn.MaxPool2d(2)`` computed by the kernel where it applies, else by PyTorch; with
+    ``relu=True``, ``relu(pool(x))`` in the same pass."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, relu: bool = False) -> torch.Tensor:
         if kernel_can_read(x, DTYPES) and x.is_contiguous(memory_format=torch.channels_last):
-            return _MaxPool2x2Function.apply(x)
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+            return _MaxPool2x2Function.apply(x, relu)
+        x = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return F.relu(x) if relu else x
+
+
+def relu_of_pool(pool: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``relu(pool(x))``: one pass of the kernel where ``pool`` is routed to it."""
+    return pool(x, relu=True) if isinstance(pool, FastMaxPool2d) else F.relu(pool(x))
 
 
 def is_2x2_pool(pool: nn.Module) -> bool:

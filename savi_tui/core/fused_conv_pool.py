@@ -1,12 +1,12 @@
 """ModelConvNet's first block, a 3x3 convolution of the one-channel image followed by a 2x2 max
-pool, computed by one compiled kernel (``conv1_pool.c``) on the CPU, for training. It computes in
-float32, under the fast recipe's bf16 autocast too: its output is float32 and the next
-convolution casts it, as autocast casts any convolution's input.
+pool and a ReLU, computed by one compiled kernel (``conv1_pool.c``) on the CPU, for training. Its
+sums are float32, under the fast recipe's bf16 autocast too, where its output is rounded once to
+the bfloat16 that the next convolution computes in (and its gradient comes back in bfloat16).
 
-Apart, the two layers are bound by memory: the convolution's output, 32 channels of 28x28 an
+Apart, the three layers are bound by memory: the convolution's output, 32 channels of 28x28 an
 image, is written, read by the pool, and its gradient written and read again, for about 1 % of
 the network's arithmetic. The kernel never stores it. The pool picks its maximum as PyTorch's
-does; the sums are the same as PyTorch's up to their order (float rounding), fixed whatever the
+does, the ReLU zeroes what PyTorch's does; the sums are the same as PyTorch's up to their order (float rounding), fixed whatever the
 number of threads. The convolution's input gets no gradient, which a network's input needs none of.
 
 ``route_first_block(model)`` lets a ModelConvNet take the kernel where it could be built; the
@@ -14,6 +14,8 @@ model's modules, parameters, state dict, summary and export do not change.
 """
 
 from __future__ import annotations
+
+import ctypes
 
 import torch
 from torch import nn
@@ -38,7 +40,14 @@ def _sizes(x: torch.Tensor, channels: int):
     return sizes(n, h, w, channels)
 
 
-class _ConvPoolFunction(torch.autograd.Function):
+def _output_dtype() -> torch.dtype:
+    """bfloat16 under bf16 autocast, which the next convolution computes in anyway; else float32."""
+    if torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16:
+        return torch.bfloat16
+    return torch.float32
+
+
+class _ConvPoolReluFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         n, _, h, w = x.shape
@@ -46,11 +55,18 @@ class _ConvPoolFunction(torch.autograd.Function):
         weight_t = torch.zeros(9, _padded(channels))
         weight_t[:, :channels] = weight.detach().reshape(channels, 9).t()
         x = x.contiguous()  # one channel: the same memory as channels_last
-        out = torch.empty((n, channels, h // 2, w // 2), memory_format=torch.channels_last)
+        dtype = _output_dtype()
+        out = torch.empty((n, channels, h // 2, w // 2), dtype=dtype, memory_format=torch.channels_last)
         winner = torch.empty(out.shape, dtype=torch.uint8, memory_format=torch.channels_last)
         bias = None if bias is None else bias.detach().contiguous()
         _kernels().conv1_pool_forward(
-            pointer(x), pointer(weight_t), pointer(bias), pointer(out), pointer(winner), *_sizes(x, channels)
+            pointer(x),
+            pointer(weight_t),
+            pointer(bias),
+            pointer(out),
+            pointer(winner),
+            *_sizes(x, channels),
+            ctypes.c_int(dtype == torch.bfloat16),
         )
         ctx.save_for_backward(x, winner)
         ctx.channels, ctx.has_bias, ctx.weight_shape = channels, bias is not None, weight.shape
@@ -61,7 +77,9 @@ class _ConvPoolFunction(torch.autograd.Function):
     def backward(ctx, grad):
         x, winner = ctx.saved_tensors
         channels, padded = ctx.channels, _padded(ctx.channels)
-        grad = grad.float().contiguous(memory_format=torch.channels_last)
+        if grad.dtype != torch.bfloat16:
+            grad = grad.float()
+        grad = grad.contiguous(memory_format=torch.channels_last)
         partial = torch.empty(x.shape[0] * 10 * padded)
         grad_weight_t = torch.empty(9, padded)
         grad_bias = torch.empty(channels) if ctx.has_bias else None
@@ -73,6 +91,7 @@ class _ConvPoolFunction(torch.autograd.Function):
             pointer(grad_weight_t),
             pointer(grad_bias),
             *_sizes(x, channels),
+            ctypes.c_int(grad.dtype == torch.bfloat16),
         )
         grad_weight = grad_weight_t[:, :channels].t().reshape(ctx.weight_shape)
         return None, grad_weight, grad_bias
@@ -98,9 +117,9 @@ def conv_pool_applies(x: torch.Tensor, conv: nn.Conv2d) -> bool:
     return kernel_can_read(x) and conv.weight.dtype == torch.float32 and not x.requires_grad
 
 
-def conv_pool(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-    """max_pool2d(conv(x), 2), by the kernel."""
-    return _ConvPoolFunction.apply(x, conv.weight, conv.bias)
+def conv_pool_relu(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """relu(max_pool2d(conv(x), 2)), by the kernel: float32, or bfloat16 under bf16 autocast."""
+    return _ConvPoolReluFunction.apply(x, conv.weight, conv.bias)
 
 
 def route_first_block(model: nn.Module) -> bool:

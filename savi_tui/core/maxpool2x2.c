@@ -4,9 +4,11 @@
    Equal to PyTorch's max_pool2d(kernel 2, stride 2, floor) bit for bit: the same element wins a
    window (the first maximum in row order; a NaN wins, the last NaN if there are several), the
    output is that element, and the input gradient is the output gradient at the winner and +0.0
-   elsewhere. What differs is the memory traffic: the winner is kept as one byte, not as an int64
-   index, and the backward writes each input gradient once instead of zero-filling the whole
-   input and then scattering into it. Built and loaded by native_kernels.py. */
+   elsewhere. With relu set, the forward is relu(max_pool2d(x)) and a zeroed output's winner is 4,
+   which takes no gradient: relu's gradient too. What differs is the memory traffic: the winner
+   is kept as one byte, not as an int64 index, and the backward writes each input gradient once
+   instead of zero-filling the whole input and then scattering into it. Built and loaded by
+   native_kernels.py. */
 
 #include <stdint.h>
 #include <string.h>
@@ -35,7 +37,8 @@ static inline bf16 bf16_plus_zero(bf16 g) { return g == 0x8000 ? 0 : g; }
 static inline int wins(float value, float best) { return value > best || value != value; }
 
 #define MAXPOOL2X2(NAME, T, VALUE, STORE, PLUS_ZERO)                                                                   \
-    void NAME##_forward(const T *x, T *out, uint8_t *winner, int64_t n, int64_t h, int64_t w, int64_t c) {             \
+    void NAME##_forward(const T *x, T *out, uint8_t *winner, int64_t n, int64_t h, int64_t w, int64_t c,               \
+                        int relu) {                                                                                    \
         const int64_t oh = h / 2, ow = w / 2, rows = n * oh;                                                           \
         _Pragma("omp parallel for schedule(static)") for (int64_t row = 0; row < rows; row++) {                        \
             const int64_t image = row / oh, i = row % oh;                                                              \
@@ -50,6 +53,8 @@ static inline int wins(float value, float best) { return value > best || value !
                     if (wins(VALUE(p1[k]), best)) best = VALUE(p1[k]), index = 1;                                      \
                     if (wins(VALUE(p2[k]), best)) best = VALUE(p2[k]), index = 2;                                      \
                     if (wins(VALUE(p3[k]), best)) best = VALUE(p3[k]), index = 3;                                      \
+                    /* the ReLU, as PyTorch's: a NaN and -0.0 pass; no gradient flows at or below 0 */                 \
+                    if (relu && best <= 0.0f) best = best < 0.0f ? 0.0f : best, index = 4;                             \
                     o[k] = STORE(best);                                                                                \
                     a[k] = (uint8_t)index;                                                                             \
                 }                                                                                                      \

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from savi_tui.core.fused_conv_pool import conv_pool, conv_pool_applies
+from savi_tui.core.fast_maxpool import relu_of_pool
+from savi_tui.core.fused_conv_pool import conv_pool_applies, conv_pool_relu
 
 _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh, "identity": nn.Identity}
 
@@ -63,15 +64,14 @@ class ModelConvNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i in range(1, self._blocks + 1):
             if i == 1 and self.fuse_first_block and conv_pool_applies(x, self.conv1):
-                x = conv_pool(x, self.conv1)
-            else:
-                x = getattr(self, f"conv{i}")(x)
-                if self._batchnorm:
-                    x = getattr(self, f"bn{i}")(x)
-                x = getattr(self, f"pool{i}")(x)
+                x = conv_pool_relu(x, self.conv1)
+                continue
+            x = getattr(self, f"conv{i}")(x)
+            if self._batchnorm:
+                x = getattr(self, f"bn{i}")(x)
             # relu(pool(x)) is pool(relu(x)) exactly, gradients included (ReLU is monotonic, so the
             # max sits at the same place), and ReLU then touches a quarter of the values.
-            x = F.relu(x)
+            x = relu_of_pool(getattr(self, f"pool{i}"), x)
         x = torch.flatten(x, 1)
         if self.dropout is not None:
             x = self.dropout(x)

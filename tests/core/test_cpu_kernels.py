@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from savi_tui.core.cpu_kernels import route_to_cpu_kernels
-from savi_tui.core.fast_maxpool import FastMaxPool2d, route_pool_layers
-from savi_tui.core.fused_conv_pool import conv_pool, conv_pool_applies, route_first_block
+from savi_tui.core.fast_maxpool import FastMaxPool2d, relu_of_pool, route_pool_layers
+from savi_tui.core.fused_conv_pool import conv_pool_applies, conv_pool_relu, route_first_block
 from savi_tui.core.models import create_model
 from savi_tui.core.native_kernels import load_kernels
 
@@ -70,6 +70,22 @@ def test_the_pool_and_its_gradient_are_pytorchs_bit_for_bit(shape, dtype):
 
 
 @needs_kernels
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_the_pool_with_its_relu_is_pytorchs_relu_of_the_pool_bit_for_bit(dtype):
+    x = _channels_last(5, 16, 10, 8, dtype=dtype)  # ties at 0, negatives and NaNs
+    x.permute(0, 2, 3, 1).view(-1)[1::9] = -0.0  # channels_last: the permuted view is contiguous
+    x_ref, x_fast = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_ref, out_fast = F.relu(F.max_pool2d(x_ref, 2)), relu_of_pool(_fast_pool(), x_fast)
+    assert type(out_fast.grad_fn).__name__ == "_MaxPool2x2FunctionBackward"  # one pass, no ReLU node
+    assert _same(out_fast, out_ref)
+
+    upstream = torch.randn(out_ref.shape).to(dtype)
+    out_ref.backward(upstream)
+    out_fast.backward(upstream)
+    assert _same(x_fast.grad, x_ref.grad)
+
+
+@needs_kernels
 @pytest.mark.parametrize("case", ["NCHW memory", "float64", "float16", "empty batch", "3-d input"])
 def test_what_the_pool_kernel_does_not_fit_takes_pytorchs_pool(case):
     x = torch.rand(2, 4, 6, 6)
@@ -85,6 +101,7 @@ def test_what_the_pool_kernel_does_not_fit_takes_pytorchs_pool(case):
     out = _fast_pool()(x)
     assert "MaxPool2x2" not in type(out.grad_fn).__name__
     assert torch.equal(out, F.max_pool2d(x, 2))
+    assert torch.equal(relu_of_pool(_fast_pool(), x), F.relu(F.max_pool2d(x, 2)))
 
 
 def test_only_2x2_pools_of_stride_2_are_routed():
@@ -104,17 +121,17 @@ def _conv(channels: int, bias: bool = True, seed: int = 0) -> nn.Conv2d:
     ("batch", "channels", "height", "width", "bias"),
     [(64, 32, 28, 28, True), (3, 5, 9, 7, True), (2, 13, 6, 6, False), (1, 1, 2, 3, True), (7, 64, 28, 28, True)],
 )
-def test_the_fused_first_block_computes_conv_then_pool(batch, channels, height, width, bias):
+def test_the_fused_first_block_computes_conv_then_pool_then_relu(batch, channels, height, width, bias):
     conv = _conv(channels, bias)
-    x = torch.rand(batch, 1, height, width)
-    reference = F.max_pool2d(conv(x), 2)
+    x = torch.rand(batch, 1, height, width) - 0.5  # about half of the outputs zeroed by the ReLU
+    reference = F.relu(F.max_pool2d(conv(x), 2))
     upstream = torch.randn(reference.shape)
     reference.backward(upstream)
     weight_grad, bias_grad = conv.weight.grad.clone(), None if conv.bias is None else conv.bias.grad.clone()
     conv.zero_grad()
 
     assert conv_pool_applies(x, conv)
-    fused = conv_pool(x, conv)
+    fused = conv_pool_relu(x, conv)
     assert fused.shape == reference.shape and fused.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(fused, reference, rtol=1e-5, atol=1e-5)
     fused.backward(upstream)
@@ -133,7 +150,7 @@ def test_the_fused_blocks_gradient_does_not_depend_on_the_number_of_threads():
         for count in (1, 2, 3):
             torch.set_num_threads(count)
             conv.zero_grad()
-            conv_pool(x, conv).backward(upstream)
+            conv_pool_relu(x, conv).backward(upstream)
             gradients.append((conv.weight.grad.clone(), conv.bias.grad.clone()))
     finally:
         torch.set_num_threads(threads)
@@ -159,18 +176,32 @@ def test_a_routed_convnet_trains_as_the_plain_one_does():
 
 
 @needs_kernels
-def test_under_bf16_autocast_the_fused_block_computes_in_float32_and_the_pool_in_bf16():
+def test_under_bf16_autocast_the_fused_block_sums_in_float32_and_gives_and_takes_bf16():
+    conv, x = _conv(32), torch.rand(8, 1, 28, 28) - 0.5
+    reference = F.relu(F.max_pool2d(conv(x), 2))  # float32
+    upstream = torch.randn(reference.shape).bfloat16()
+    reference.backward(upstream.float())
+    weight_grad = conv.weight.grad.clone()
+    conv.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert conv_pool_applies(x, conv)
+        fused = conv_pool_relu(x, conv)
+    assert fused.dtype == torch.bfloat16  # what conv2 computes in under autocast: no cast between
+    assert torch.equal(fused, reference.bfloat16())  # float32 sums, rounded once
+    fused.backward(upstream)
+    assert conv.weight.grad.dtype == torch.float32
+    torch.testing.assert_close(conv.weight.grad, weight_grad, rtol=1e-4, atol=1e-3)
+
+
+@needs_kernels
+def test_under_bf16_autocast_a_routed_convnet_computes_as_the_plain_one():
     torch.manual_seed(0)
     plain = create_model("ModelConvNet").to(memory_format=torch.channels_last)
     routed = copy.deepcopy(plain)
     route_to_cpu_kernels(routed)
     x = torch.rand(16, 1, 28, 28).contiguous(memory_format=torch.channels_last)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        assert conv_pool_applies(x, routed.conv1)
-        block = conv_pool(x, routed.conv1)
         out_plain, out_routed = plain(x), routed(x)
-    assert block.dtype == torch.float32  # conv2 casts it, as autocast casts every conv input
-    torch.testing.assert_close(block, F.max_pool2d(routed.conv1(x), 2), rtol=1e-5, atol=1e-5)
     assert out_routed.dtype == out_plain.dtype == torch.bfloat16
     torch.testing.assert_close(out_routed.float(), out_plain.float(), rtol=0.05, atol=0.02)
 
