@@ -6,8 +6,9 @@ the bfloat16 that the next convolution computes in (and its gradient comes back 
 Apart, the three layers are bound by memory: the convolution's output, 32 channels of 28x28 an
 image, is written, read by the pool, and its gradient written and read again, for about 1 % of
 the network's arithmetic. The kernel never stores it. The pool picks its maximum as PyTorch's
-does, the ReLU zeroes what PyTorch's does; the sums are the same as PyTorch's up to their order (float rounding), fixed whatever the
-number of threads. The convolution's input gets no gradient, which a network's input needs none of.
+does, the ReLU zeroes what PyTorch's does; the sums are the same as PyTorch's up to their order
+(float rounding), fixed whatever the number of threads. The convolution's input gets no
+gradient, which a network's input needs none of.
 
 ``route_first_block(model)`` lets a ModelConvNet take the kernel where it could be built; the
 model's modules, parameters, state dict, summary and export do not change.
