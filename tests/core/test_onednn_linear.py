@@ -87,7 +87,8 @@ def test_everything_else_takes_the_usual_path_exactly(case, monkeypatch):
 
 @needs_onednn
 @pytest.mark.parametrize("name", ["ModelFullyConnected", "ModelConvNet", "ModelBetterCNN"])
-def test_routing_a_model_keeps_its_parameters_and_state_dict(name):
+def test_routing_a_model_keeps_its_parameters_and_state_dict(name, monkeypatch):
+    monkeypatch.setattr(onednn_linear, "mkl_takes_its_best_path", lambda: False)  # as on an AMD CPU
     torch.manual_seed(0)
     model = create_model(name)
     before = {key: value.clone() for key, value in model.state_dict().items()}
@@ -106,6 +107,14 @@ def test_routing_a_model_keeps_its_parameters_and_state_dict(name):
 
 def test_nothing_is_routed_where_onednn_is_missing(monkeypatch):
     monkeypatch.setattr(onednn_linear, "onednn_linear_available", lambda: False)
+    model = create_model("ModelFullyConnected")
+    assert route_linear_layers(model) == 0
+    assert all(type(m) is nn.Linear for m in model.modules() if isinstance(m, nn.Linear))
+
+
+@needs_onednn
+def test_on_an_intel_cpu_the_linear_layers_stay_on_mkl(monkeypatch):
+    monkeypatch.setattr(onednn_linear, "mkl_takes_its_best_path", lambda: True)
     model = create_model("ModelFullyConnected")
     assert route_linear_layers(model) == 0
     assert all(type(m) is nn.Linear for m in model.modules() if isinstance(m, nn.Linear))
