@@ -7,9 +7,9 @@ order of the sums differs, as between any two BLAS libraries.
 
 ``route_linear_layers(model)`` switches a model's Linear layers to this kernel when it is
 available and MKL would take its slower path (any x86 CPU but Intel's; on a Xeon with AVX-512,
-MKL trained ModelFullyConnected 1.2x as fast as oneDNN); the parameters, the state dict and the checkpoints do not change, and an
-exported model is an ordinary Linear. The choice depends only on the machine, never on a
-timing, so an interrupted run and its resume compute with the same kernels.
+MKL trained ModelFullyConnected 1.2x as fast as oneDNN); the parameters, the state dict and
+the checkpoints do not change, and an exported model is an ordinary Linear. The choice depends
+only on the machine, never on a timing, so an interrupted run and its resume compute with the same kernels.
 """
 
 from __future__ import annotations
