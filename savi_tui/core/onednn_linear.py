@@ -9,7 +9,8 @@ order of the sums differs, as between any two BLAS libraries.
 available and MKL would take its slower path (any x86 CPU but Intel's; on a Xeon with AVX-512,
 MKL trained ModelFullyConnected 1.2x as fast as oneDNN); the parameters, the state dict and
 the checkpoints do not change, and an exported model is an ordinary Linear. The choice depends
-only on the machine, never on a timing, so an interrupted run and its resume compute with the same kernels.
+only on the machine, never on a timing, so an interrupted run and its resume compute with the
+same kernels.
 """
 
 from __future__ import annotations
