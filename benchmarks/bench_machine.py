@@ -95,6 +95,7 @@ def profile_epoch(datasets: Path) -> dict:
 
     from savi_tui.core.checkpoint import save_checkpoint
     from savi_tui.core.data import batch_slices, epoch_order
+    from savi_tui.core.fast_maxpool import FastMaxPool2d
     from savi_tui.core.train_state import TrainState
 
     warnings.filterwarnings("ignore", message="Full backward hook is firing")  # conv1's input needs no gradient
@@ -103,6 +104,8 @@ def profile_epoch(datasets: Path) -> dict:
     layers: dict[str, float] = defaultdict(float)
     started: dict[str, float] = {}
     for name, module in model.named_children():
+        if isinstance(module, FastMaxPool2d):  # ModelConvNet has it apply its ReLU in the same pass
+            name = f"{name}+relu (one kernel)"
         module.register_forward_pre_hook(lambda m, i, name=name: started.__setitem__(name, time.perf_counter()))
         module.register_forward_hook(
             lambda m, i, o, name=name: layers.__setitem__(

@@ -25,6 +25,14 @@ DISABLE_ENV = "SAVI_NATIVE_KERNELS"
 FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 
 
+def compiler_flags() -> tuple[str, ...]:
+    """FLAGS, without AVX-512 where PyTorch is told to stay on AVX2 (``ATEN_CPU_CAPABILITY``), so
+    that the kernels run the same code paths as the rest of the training."""
+    if os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower() in ("avx2", "default"):
+        return (*FLAGS, "-mno-avx512f")
+    return FLAGS
+
+
 def kernels_enabled() -> bool:
     return os.environ.get(DISABLE_ENV, "1").strip().lower() not in ("0", "no", "off", "false")
 
@@ -60,7 +68,8 @@ def _built(compiler: str, source: Path) -> Path:
     """The library built from ``source``, compiled now unless an identical build is cached."""
     identity = hashlib.sha256()
     identity.update(source.read_bytes())
-    identity.update(" ".join((compiler, *FLAGS)).encode())
+    flags = compiler_flags()
+    identity.update(" ".join((compiler, *flags)).encode())
     identity.update(subprocess.run([compiler, "--version"], capture_output=True, timeout=30, check=True).stdout)
     identity.update(_cpu_flags().encode())
     for folder in (cache_folder(), Path(tempfile.gettempdir()) / f"savi-tui-kernels-{os.getuid()}"):
@@ -69,18 +78,18 @@ def _built(compiler: str, source: Path) -> Path:
             return library
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            return _compile(compiler, source, library)
+            return _compile(compiler, flags, source, library)
         except OSError:
             continue  # a cache that cannot be written (a compile error is not an OSError): the next folder
     raise OSError(f"cannot build {source.name}")
 
 
-def _compile(compiler: str, source: Path, library: Path) -> Path:
+def _compile(compiler: str, flags: tuple[str, ...], source: Path, library: Path) -> Path:
     # into a temporary name and then renamed: another process never loads a half-written library
     descriptor, partial = tempfile.mkstemp(dir=library.parent, prefix=f".{library.name}.", suffix=".tmp")
     os.close(descriptor)
     try:
-        subprocess.run([compiler, *FLAGS, "-o", partial, str(source)], capture_output=True, timeout=120, check=True)
+        subprocess.run([compiler, *flags, "-o", partial, str(source)], capture_output=True, timeout=120, check=True)
         os.replace(partial, library)
     finally:
         Path(partial).unlink(missing_ok=True)

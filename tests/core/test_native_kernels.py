@@ -47,6 +47,17 @@ def test_a_cache_that_cannot_be_written_falls_back_to_a_temporary_folder(monkeyp
     assert list((tmp_path / "tmp").glob("savi-tui-kernels-*/conv1_pool-*.so"))
 
 
+@needs_compiler
+def test_kernels_for_pytorchs_avx2_code_paths_are_built_without_avx512(monkeypatch):
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    native = load_kernels("conv1_pool")
+    load_kernels.cache_clear()
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    avx2 = load_kernels("conv1_pool")
+    assert avx2.conv1_pool_block() == 8  # 8 lanes of AVX2, where the native build may take 16
+    assert len(list(cache_folder().glob("conv1_pool-*.so"))) == 2 and avx2._name != native._name
+
+
 @pytest.mark.parametrize("value", ["0", "off", "no"])
 def test_kernels_switched_off_are_not_loaded(monkeypatch, value):
     monkeypatch.setenv(native_kernels.DISABLE_ENV, value)
