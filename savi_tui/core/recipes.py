@@ -10,7 +10,9 @@ little label smoothing, and bfloat16 autocast where the hardware computes
 bfloat16 natively (CUDA with bf16 support; x86 CPUs with AVX512-BF16 or AMX).
 Weights, optimizer state and checkpoints stay float32, and evaluation runs in
 float32, so the accuracy it reports is the accuracy the saved model has.
-``FAST_DEFAULTS`` are the batch size, epochs and peak rate it was tuned with.
+``FAST_DEFAULTS`` are the batch size, epochs and peak rate it was tuned with: one epoch at
+batch 128 peaking at 8e-3 reached 99.13-99.36 % over seeds 0-9 in bf16 and 99.13-99.19 % over
+seeds 0-4 in float32 (a Xeon, 2026-12-02), where batch 64 at 3e-3 had needed twice the steps.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from savi_tui.core.config import TrainConfig
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-FAST_DEFAULTS = {"batch_size": 64, "epochs": 1, "learning_rate": 3e-3}
+FAST_DEFAULTS = {"batch_size": 128, "epochs": 1, "learning_rate": 8e-3}
 COURSE_DEFAULTS = {key: getattr(TrainConfig(), key) for key in FAST_DEFAULTS}  # TrainConfig's are the course's
 
 

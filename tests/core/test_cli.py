@@ -119,7 +119,7 @@ def test_resume_can_move_a_gpu_run_to_the_cpu(roots, tmp_path, capsys):
 def test_fast_recipe_brings_its_own_defaults_unless_flags_say_otherwise(roots, tmp_path):
     assert main(["train", "-m", "ModelConvNet", "--recipe", "fast", "-n", "fast", "-pe", "0.25", *roots]) == 0
     config = json.loads((tmp_path / "exps" / "fast" / "config.json").read_text())
-    assert (config["batch_size"], config["epochs"], config["learning_rate"]) == (64, 1, 3e-3)
+    assert (config["batch_size"], config["epochs"], config["learning_rate"]) == (128, 1, 8e-3)
     assert main(["train", "--recipe", "fast", "-bs", "32", "-n", "mine", "-pe", "0.25", *roots]) == 0
     assert json.loads((tmp_path / "exps" / "mine" / "config.json").read_text())["batch_size"] == 32
 
