@@ -36,7 +36,12 @@ async def test_the_fast_recipe_brings_its_defaults_but_keeps_typed_values(tmp_pa
         assert value(screen, "epochs") == "7"
         screen.query_one("#device", Select).value = "cpu"
         config = screen.read_config()
-        assert (config.recipe, config.device, config.epochs, config.batch_size) == ("fast", "cpu", 7, fast["batch_size"])
+        assert (config.recipe, config.device, config.epochs, config.batch_size) == (
+            "fast",
+            "cpu",
+            7,
+            fast["batch_size"],
+        )
 
 
 def drawn_lines(widget) -> list[str]:
