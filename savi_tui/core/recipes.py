@@ -12,7 +12,7 @@ Weights, optimizer state and checkpoints stay float32, and evaluation runs in
 float32, so the accuracy it reports is the accuracy the saved model has.
 ``FAST_DEFAULTS`` are the batch size, epochs and peak rate it was tuned with: one epoch at
 batch 128 peaking at 8e-3 reached 99.13-99.36 % over seeds 0-9 in bf16 and 99.13-99.19 % over
-seeds 0-4 in float32 (a Xeon, 2026-12-02), where batch 64 at 3e-3 had needed twice the steps.
+seeds 0-4 in float32 (a Xeon, 2026-12-02); batch 64 at 3e-3 did as well in twice the steps.
 """
 
 from __future__ import annotations
