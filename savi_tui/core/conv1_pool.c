@@ -139,43 +139,45 @@ void conv1_pool_backward(const float *restrict x, const void *restrict grad_out,
 #pragma omp parallel for schedule(static)
     for (int64_t image = 0; image < n; image++) {
         float *sums = partial + image * 10 * cb;
-        memset(sums, 0, sizeof(float) * 10 * cb);
-        for (int64_t i = 0; i < oh; i++) {
-            for (int64_t j = 0; j < ow; j++) {
-                float p[4][4];
-                patch(x + image * h * w, h, w, i, j, p);
-                const int64_t at = ((image * oh + i) * ow + j) * c;
-                for (int64_t k0 = 0; k0 < cb; k0 += BLOCK) {
-                    floats g = {0};
+        /* BLOCK channels at a time over every window: the ten sums stay in registers */
+        for (int64_t k0 = 0; k0 < cb; k0 += BLOCK) {
+            const int64_t m = c - k0 < BLOCK ? c - k0 : BLOCK;
+            const floats zero = {0};
+            floats acc[10];
+            for (int t = 0; t < 10; t++) acc[t] = zero;
+            for (int64_t i = 0; i < oh; i++) {
+                for (int64_t j = 0; j < ow; j++) {
+                    float p[4][4];
+                    patch(x + image * h * w, h, w, i, j, p);
+                    const int64_t at = ((image * oh + i) * ow + j) * c + k0;
+                    floats g = zero;
                     ints d = (ints){0} + 4; /* no winner in a padding lane */
-                    const int64_t m = c - k0 < BLOCK ? c - k0 : BLOCK;
                     if (grad_bf16) {
-                        g = load_bf16((const uint16_t *)grad_out + at + k0, m);
+                        g = load_bf16((const uint16_t *)grad_out + at, m);
                     } else if (m == BLOCK) {
-                        memcpy(&g, (const float *)grad_out + at + k0, sizeof g);
+                        memcpy(&g, (const float *)grad_out + at, sizeof g);
                     } else {
-                        for (int64_t k = 0; k < m; k++) g[k] = ((const float *)grad_out)[at + k0 + k];
+                        for (int64_t k = 0; k < m; k++) g[k] = ((const float *)grad_out)[at + k];
                     }
                     if (m == BLOCK) {
                         bytes narrow;
-                        memcpy(&narrow, winner + at + k0, sizeof narrow);
+                        memcpy(&narrow, winner + at, sizeof narrow);
                         d = __builtin_convertvector(narrow, ints);
                     } else {
-                        for (int64_t k = 0; k < m; k++) d[k] = winner[at + k0 + k];
+                        for (int64_t k = 0; k < m; k++) d[k] = winner[at + k];
                     }
                     /* the gradient goes to the winner only: three of the four terms are zero, all four
                        where the ReLU zeroed the output */
-                    const floats zero = {0};
                     const floats g0 = choose(d == 0, g, zero), g1 = choose(d == 1, g, zero);
                     const floats g2 = choose(d == 2, g, zero), g3 = choose(d == 3, g, zero);
                     for (int t = 0; t < 9; t++) {
-                        floats *sum = (floats *)(sums + t * cb + k0);
                         const int ky = t / 3, kx = t % 3;
-                        *sum += g0 * p[ky][kx] + g1 * p[ky][kx + 1] + g2 * p[ky + 1][kx] + g3 * p[ky + 1][kx + 1];
+                        acc[t] += g0 * p[ky][kx] + g1 * p[ky][kx + 1] + g2 * p[ky + 1][kx] + g3 * p[ky + 1][kx + 1];
                     }
-                    *(floats *)(sums + 9 * cb + k0) += choose(d < 4, g, zero);
+                    acc[9] += choose(d < 4, g, zero);
                 }
             }
+            for (int t = 0; t < 10; t++) memcpy(sums + t * cb + k0, &acc[t], sizeof acc[t]);
         }
     }
     /* the images' sums, added in image order into the first image's */
