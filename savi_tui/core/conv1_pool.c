@@ -51,7 +51,8 @@ static inline void patch(const float *image, int64_t h, int64_t w, int64_t i, in
 
 static inline int64_t padded(int64_t c) { return (c + BLOCK - 1) / BLOCK * BLOCK; }
 
-/* bfloat16 <-> float32, as PyTorch converts: rounded to the nearest even, a NaN as 0x7FC0 */
+/* bfloat16 <-> float32, rounded to the nearest even as PyTorch rounds; a NaN as 0x7FC0, as its
+   scalar conversion writes one (its vectorized one writes 0xFFFF) */
 static inline void store_bf16(uint16_t *to, floats value, int64_t m) {
     uints bits = (uints)value;
     bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16;

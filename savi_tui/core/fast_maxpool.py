@@ -4,7 +4,8 @@ in float32 or in bfloat16 (the fast recipe's autocast).
 PyTorch's pool keeps an int64 index per output, and its backward zero-fills the whole input
 gradient before scattering into it: three passes over memory for a layer with almost no
 arithmetic. The kernel keeps a byte per output and writes each input gradient once. Its results
-are PyTorch's bit for bit (ties and NaNs included), so a run does not depend on which of the two
+are PyTorch's bit for bit (ties and NaNs included; in bfloat16 a NaN keeps its own bits, where
+PyTorch writes a standard NaN), so a run does not depend on which of the two
 computed it. ``route_pool_layers(model)`` switches a model's 2x2 pools to it where the kernel
 could be built; the model, its state dict, its summary and its export do not change.
 """

@@ -103,6 +103,7 @@ def _fits(conv: nn.Module, pool: nn.Module) -> bool:
     return (
         isinstance(conv, nn.Conv2d)
         and conv.in_channels == 1
+        and conv.out_channels > 0
         and conv.kernel_size == (3, 3)
         and conv.stride == (1, 1)
         and conv.padding == (1, 1)
@@ -114,8 +115,9 @@ def _fits(conv: nn.Module, pool: nn.Module) -> bool:
 
 
 def conv_pool_applies(x: torch.Tensor, conv: nn.Conv2d) -> bool:
-    """A float32 batch the kernel can read that needs no gradient, for float32 weights."""
-    return kernel_can_read(x) and conv.weight.dtype == torch.float32 and not x.requires_grad
+    """A float32 batch of one-channel images the kernel can read that needs no gradient, for
+    float32 weights."""
+    return kernel_can_read(x) and x.shape[1] == 1 and conv.weight.dtype == torch.float32 and not x.requires_grad
 
 
 def conv_pool_relu(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:

@@ -4,7 +4,7 @@
    Equal to PyTorch's max_pool2d(kernel 2, stride 2, floor) bit for bit: the same element wins a
    window (the first maximum in row order; a NaN wins, the last NaN if there are several), the
    output is that element, and the input gradient is the output gradient at the winner and +0.0
-   elsewhere. With relu set, the forward is relu(max_pool2d(x)) and a zeroed output's winner is 4,
+   elsewhere (in bfloat16 a NaN keeps its bits, where PyTorch writes a standard NaN). With relu set, the forward is relu(max_pool2d(x)) and a zeroed output's winner is 4,
    which takes no gradient: relu's gradient too. What differs is the memory traffic: the winner
    is kept as one byte, not as an int64 index, and the backward writes each input gradient once
    instead of zero-filling the whole input and then scattering into it. Built and loaded by

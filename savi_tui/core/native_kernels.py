@@ -16,6 +16,7 @@ import ctypes
 import functools
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -26,9 +27,11 @@ FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 
 
 def compiler_flags() -> tuple[str, ...]:
-    """FLAGS, without AVX-512 where PyTorch is told to stay on AVX2 (``ATEN_CPU_CAPABILITY``), so
-    that the kernels run the same code paths as the rest of the training."""
-    if os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower() in ("avx2", "default"):
+    """FLAGS, without AVX-512 on an x86 CPU where PyTorch is told to stay below it
+    (``ATEN_CPU_CAPABILITY`` avx2 or default), so that the kernels do not run wider vectors than
+    the rest of the training."""
+    below_avx512 = os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower() in ("avx2", "default")
+    if below_avx512 and platform.machine().lower() in ("x86_64", "amd64"):
         return (*FLAGS, "-mno-avx512f")
     return FLAGS
 

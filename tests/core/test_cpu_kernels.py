@@ -176,21 +176,40 @@ def test_a_routed_convnet_trains_as_the_plain_one_does():
 
 
 @needs_kernels
-def test_under_bf16_autocast_the_fused_block_sums_in_float32_and_gives_and_takes_bf16():
-    conv, x = _conv(32), torch.rand(8, 1, 28, 28) - 0.5
+@pytest.mark.parametrize("channels", [32, 20])  # 20: a partial block of lanes, whether 8 or 16
+def test_under_bf16_autocast_the_fused_block_sums_in_float32_and_gives_and_takes_bf16(channels):
+    conv, x = _conv(channels), torch.rand(8, 1, 28, 28) - 0.5
     reference = F.relu(F.max_pool2d(conv(x), 2))  # float32
     upstream = torch.randn(reference.shape).bfloat16()
     reference.backward(upstream.float())
     weight_grad = conv.weight.grad.clone()
     conv.zero_grad()
+    in_float32 = conv_pool_relu(x, conv).detach()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert conv_pool_applies(x, conv)
         fused = conv_pool_relu(x, conv)
     assert fused.dtype == torch.bfloat16  # what conv2 computes in under autocast: no cast between
-    assert torch.equal(fused, reference.bfloat16())  # float32 sums, rounded once
+    assert _same(fused, in_float32.bfloat16())  # its own float32 sums, rounded once as PyTorch rounds
+    torch.testing.assert_close(fused.float(), reference, rtol=1 / 128, atol=1e-5)
     fused.backward(upstream)
     assert conv.weight.grad.dtype == torch.float32
     torch.testing.assert_close(conv.weight.grad, weight_grad, rtol=1e-4, atol=1e-3)
+
+
+@needs_kernels
+def test_the_fused_blocks_bf16_output_rounds_ties_to_even_and_keeps_nans():
+    conv = _conv(20)
+    with torch.no_grad():  # integer sums: exact in float32, and many halfway between two bf16s
+        conv.weight.copy_(torch.randint(0, 6, conv.weight.shape).float())
+        conv.bias.zero_()
+    x = torch.randint(0, 31, (4, 1, 12, 12)).float()
+    x[0, 0, 5, 5] = float("nan")
+    reference = F.relu(F.max_pool2d(conv(x), 2))  # exact: every sum is an integer below 2^24
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fused = conv_pool_relu(x, conv)
+    halfway = reference.view(torch.int32) & 0xFFFF == 0x8000
+    assert halfway.sum() > 10  # the ties this test is about
+    assert _same(fused, reference.bfloat16()) and fused.isnan().any()
 
 
 @needs_kernels
@@ -207,11 +226,13 @@ def test_under_bf16_autocast_a_routed_convnet_computes_as_the_plain_one():
 
 
 @needs_kernels
-@pytest.mark.parametrize("case", ["an input that needs a gradient", "float64"])
+@pytest.mark.parametrize("case", ["an input that needs a gradient", "float64", "three channels"])
 def test_the_fused_block_steps_aside_where_it_does_not_fit(case):
     conv, x = _conv(4), torch.rand(2, 1, 8, 8)
     if case == "an input that needs a gradient":
         assert not conv_pool_applies(x.requires_grad_(), conv)
+    elif case == "three channels":
+        assert not conv_pool_applies(torch.rand(2, 3, 8, 8), conv)
     else:
         assert not conv_pool_applies(x.double(), conv.double())
 

@@ -4,6 +4,7 @@ be written or when switched off, the answer is a fallback, never an error."""
 from __future__ import annotations
 
 import os
+import platform
 
 import pytest
 
@@ -48,6 +49,7 @@ def test_a_cache_that_cannot_be_written_falls_back_to_a_temporary_folder(monkeyp
 
 
 @needs_compiler
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86 only")
 def test_kernels_for_pytorchs_avx2_code_paths_are_built_without_avx512(monkeypatch):
     monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     native = load_kernels("conv1_pool")
