@@ -2,13 +2,13 @@
    2x2 max pool with stride 2 and a ReLU, as one kernel, forward and weight gradient. The sums are
    float32; the output and its gradient are float32, or bfloat16 (as under autocast).
 
-   Apart, the two layers write and read the convolution's full output, 4 bytes x C x H x W an
+   Apart, the three layers write and read the convolution's full output, 4 bytes x C x H x W an
    image, several times (the convolution's output, the pool's input, the pool's input gradient,
    the convolution's weight gradient), for a layer with almost no arithmetic. Together, each
    pool window's four convolution values are computed from its 4x4 input patch and only their
    maximum is kept; the weight gradient is summed from the winners, the patches and the output
-   gradient. The pool's choice is PyTorch's (the first maximum in row order; a NaN wins). The
-   sums run in a fixed order, whatever the number of threads: each image's weight gradient is
+   gradient. The pool's choice is PyTorch's (the first maximum in row order; a NaN wins), and so
+   is the ReLU's (a NaN and -0.0 pass; no gradient at or below zero). The sums run in a fixed order, whatever the number of threads: each image's weight gradient is
    summed on its own, and the images' sums are then added in order.
 
    The weight is passed transposed and its channels padded to a multiple of BLOCK with zeros, as
