@@ -157,16 +157,21 @@ def test_the_fused_blocks_gradient_does_not_depend_on_the_number_of_threads():
     assert all(torch.equal(g[0], gradients[0][0]) and torch.equal(g[1], gradients[0][1]) for g in gradients)
 
 
-@needs_kernels
-def test_a_routed_convnet_trains_as_the_plain_one_does():
+def _plain_and_routed():
+    """Two equal ModelConvNets, the second routed to the kernels, and a batch for both."""
     torch.manual_seed(0)
     plain = create_model("ModelConvNet").to(memory_format=torch.channels_last)
     routed = copy.deepcopy(plain)
     route_to_cpu_kernels(routed)
+    return plain, routed, torch.rand(16, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+
+
+@needs_kernels
+def test_a_routed_convnet_trains_as_the_plain_one_does():
+    plain, routed, x = _plain_and_routed()
     assert routed.fuse_first_block and type(routed.pool2) is FastMaxPool2d
     assert routed.state_dict().keys() == plain.state_dict().keys()
 
-    x = torch.rand(16, 1, 28, 28).contiguous(memory_format=torch.channels_last)
     labels = torch.randint(0, 10, (16,))
     for model in (plain, routed):
         F.cross_entropy(model(x), labels).backward()
@@ -214,11 +219,7 @@ def test_the_fused_blocks_bf16_output_rounds_ties_to_even_and_keeps_nans():
 
 @needs_kernels
 def test_under_bf16_autocast_a_routed_convnet_computes_as_the_plain_one():
-    torch.manual_seed(0)
-    plain = create_model("ModelConvNet").to(memory_format=torch.channels_last)
-    routed = copy.deepcopy(plain)
-    route_to_cpu_kernels(routed)
-    x = torch.rand(16, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    plain, routed, x = _plain_and_routed()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out_plain, out_routed = plain(x), routed(x)
     assert out_routed.dtype == out_plain.dtype == torch.bfloat16
