@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from pathlib import Path
 
 from savi_tui.core.errors import ConfigError
+
+
+@functools.cache
+def cpu_info(field: str) -> str:
+    """The first value of ``field`` in /proc/cpuinfo ("flags", "vendor_id"), or "" where there is none."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == field:
+            return value.strip()
+    return ""
 
 
 def available_cpus() -> int:

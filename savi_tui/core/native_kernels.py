@@ -22,6 +22,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from savi_tui.core.device import cpu_info
+
 DISABLE_ENV = "SAVI_NATIVE_KERNELS"
 FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 
@@ -74,7 +76,7 @@ def _built(compiler: str, source: Path) -> Path:
     flags = compiler_flags()
     identity.update(" ".join((compiler, *flags)).encode())
     identity.update(subprocess.run([compiler, "--version"], capture_output=True, timeout=30, check=True).stdout)
-    identity.update(_cpu_flags().encode())
+    identity.update(cpu_info("flags").encode())
     for folder in (cache_folder(), Path(tempfile.gettempdir()) / f"savi-tui-kernels-{os.getuid()}"):
         library = folder / f"{source.stem}-{identity.hexdigest()[:16]}.so"
         if library.exists():
@@ -97,14 +99,6 @@ def _compile(compiler: str, flags: tuple[str, ...], source: Path, library: Path)
     finally:
         Path(partial).unlink(missing_ok=True)
     return library
-
-
-def _cpu_flags() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    return next((line for line in text.splitlines() if line.startswith("flags")), "")
 
 
 def pointer(tensor) -> ctypes.c_void_p | None:

@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from savi_tui.core.device import cpu_info
+
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """x @ weight.T + bias, by oneDNN (``weight`` may be a transposed view)."""
@@ -80,14 +82,9 @@ def onednn_linear_available() -> bool:
         return False
 
 
-@functools.cache
 def mkl_takes_its_best_path() -> bool:
     """An Intel CPU, on which MKL runs the widest vector code the CPU has (elsewhere it takes AVX2)."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            return any(line.startswith("vendor_id") and "GenuineIntel" in line for line in cpuinfo)
-    except OSError:
-        return False
+    return cpu_info("vendor_id") == "GenuineIntel"
 
 
 def route_linear_layers(model: nn.Module) -> int:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from pathlib import Path
 
 from savi_tui.core.config import TrainConfig
+from savi_tui.core.device import cpu_info
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FAST_DEFAULTS = {"batch_size": 128, "epochs": 1, "learning_rate": 8e-3}
@@ -97,11 +97,7 @@ def _cpu_has_native_bf16() -> bool:
     environment; elsewhere bf16 is emulated and slower than float32."""
     if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in _ISA_CAPS_WITHOUT_BF16:
         return False
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    flags = cpu_info("flags").split()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
